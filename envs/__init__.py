@@ -1,0 +1,98 @@
+"""prefrl's MuJoCo tasks, changed as in Christiano et al. (2017), section 3.1.1.
+
+Importing this module registers ``prefrl/<Task>-v0`` for the eight MuJoCo tasks of the paper, built on
+gymnasium's v5 models, with the paper's two changes:
+
+* every episode has the same length (no early termination; falling loses the healthy bonus instead), because
+  a variable episode length leaks information about the reward;
+* the control (torque) penalty is not part of the true reward, because a human watching a clip can't see it.
+
+Each task also declares its clip length (``TaskSpec.clip_steps``) and the one-line instruction a human labeler
+reads. The envs add the simulator state (``qpos``, ``qvel``) to every step's ``info``, so that a clip can be
+rendered later from its stored states.
+
+    >>> import gymnasium as gym, prefrl.envs
+    >>> env = gym.make("prefrl/Hopper-v0")
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gymnasium as gym
+
+CLIP_SECONDS = 1.5
+"""The paper's clip length in seconds of the task."""
+MIN_CLIP_STEPS, MAX_CLIP_STEPS = 15, 60
+"""The paper's range of clip lengths in timesteps."""
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """What prefrl needs to know about one task besides the env itself.
+
+    Attributes:
+        env_id: The registered id, ``prefrl/<Task>-v0``.
+        model: Key of the MuJoCo model in ``prefrl.envs.tasks.MODELS``.
+        dt: Seconds of simulated time per env step (the v5 model's ``frame_skip * timestep``).
+        horizon: The fixed episode length in steps.
+        instruction: The one-line instruction shown to a human labeler.
+        clip_steps_override: Set where the paper's 1.5 s does not fit the task (see ``clip_steps``).
+    """
+
+    env_id: str
+    model: str
+    dt: float
+    horizon: int
+    instruction: str
+    clip_steps_override: int | None = None
+
+    @property
+    def clip_steps(self) -> int:
+        """Clip length in steps: 1.5 s of the task, kept within the paper's 15..60 steps and the horizon."""
+        if self.clip_steps_override is not None:
+            return self.clip_steps_override
+        steps = round(CLIP_SECONDS / self.dt)
+        return max(MIN_CLIP_STEPS, min(MAX_CLIP_STEPS, steps, self.horizon))
+
+
+TASKS: dict[str, TaskSpec] = {
+    spec.env_id: spec
+    for spec in [
+        # dt = 0.008 s: 1.5 s would be 187 steps; the paper's 60-step cap gives 0.48 s clips.
+        TaskSpec("prefrl/Hopper-v0", "hopper", 0.008, 1000, "Move to the right; if equal, prefer the one that stays higher."),
+        TaskSpec("prefrl/Walker2d-v0", "walker2d", 0.008, 1000, "Move to the right; if equal, prefer the one that stays upright."),
+        TaskSpec("prefrl/Swimmer-v0", "swimmer", 0.04, 1000, "Move to the right."),
+        TaskSpec("prefrl/HalfCheetah-v0", "half_cheetah", 0.05, 1000, "Run to the right."),
+        TaskSpec("prefrl/Ant-v0", "ant", 0.05, 1000, "Move to the right; if equal, prefer the one that stays upright."),
+        # Reacher's episodes last 50 steps (1 s); a 1.5 s clip cannot fit, so clips are 25 steps (0.5 s).
+        TaskSpec("prefrl/Reacher-v0", "reacher", 0.02, 50, "Move the fingertip onto the red target.", 25),
+        TaskSpec("prefrl/InvertedPendulum-v0", "inverted_pendulum", 0.04, 1000, "Keep the pole upright."),
+        TaskSpec("prefrl/InvertedDoublePendulum-v0", "inverted_double_pendulum", 0.05, 1000,
+                 "Keep the double pole upright and still, near the middle."),
+    ]
+}
+
+
+def task_spec(env_id: str) -> TaskSpec:
+    """The spec of a registered prefrl task; ``ValueError`` naming the known ids otherwise."""
+    try:
+        return TASKS[env_id]
+    except KeyError:
+        known = ", ".join(sorted(TASKS))
+        raise ValueError(f"unknown env id {env_id!r}; prefrl knows: {known}") from None
+
+
+def register_tasks() -> None:
+    """Register every task in ``TASKS`` with gymnasium (idempotent; the MuJoCo import stays lazy)."""
+    for spec in TASKS.values():
+        if spec.env_id not in gym.registry:
+            gym.register(
+                id=spec.env_id,
+                entry_point="prefrl.envs.tasks:make_task",
+                kwargs={"model": spec.model},
+                max_episode_steps=spec.horizon,
+            )
+
+
+register_tasks()

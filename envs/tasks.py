@@ -1,0 +1,67 @@
+"""The paper-style MuJoCo tasks: gymnasium's v5 models with a fixed horizon and no control penalty.
+
+``make_task`` is the entry point registered for every ``prefrl/<Task>-v0`` id (see ``prefrl.envs``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.envs.mujoco.ant_v5 import AntEnv
+from gymnasium.envs.mujoco.half_cheetah_v5 import HalfCheetahEnv
+from gymnasium.envs.mujoco.hopper_v5 import HopperEnv
+from gymnasium.envs.mujoco.inverted_double_pendulum_v5 import InvertedDoublePendulumEnv
+from gymnasium.envs.mujoco.inverted_pendulum_v5 import InvertedPendulumEnv
+from gymnasium.envs.mujoco.mujoco_env import MujocoEnv
+from gymnasium.envs.mujoco.reacher_v5 import ReacherEnv
+from gymnasium.envs.mujoco.swimmer_v5 import SwimmerEnv
+from gymnasium.envs.mujoco.walker2d_v5 import Walker2dEnv
+
+# Constructor arguments that turn each v5 model into the paper's version: no control penalty and, where the
+# model has one, no termination when unhealthy (it loses its healthy bonus instead). The two pendulums have no
+# such switch; FixedHorizon ignores their termination, and their rewards already pay nothing once fallen.
+MODELS: dict[str, tuple[type[MujocoEnv], dict[str, Any]]] = {
+    "hopper": (HopperEnv, {"ctrl_cost_weight": 0.0, "terminate_when_unhealthy": False}),
+    "walker2d": (Walker2dEnv, {"ctrl_cost_weight": 0.0, "terminate_when_unhealthy": False}),
+    "swimmer": (SwimmerEnv, {"ctrl_cost_weight": 0.0}),
+    "half_cheetah": (HalfCheetahEnv, {"ctrl_cost_weight": 0.0}),
+    "ant": (AntEnv, {"ctrl_cost_weight": 0.0, "terminate_when_unhealthy": False}),
+    "reacher": (ReacherEnv, {"reward_control_weight": 0.0}),
+    "inverted_pendulum": (InvertedPendulumEnv, {}),
+    "inverted_double_pendulum": (InvertedDoublePendulumEnv, {}),
+}
+
+
+class FixedHorizon(gym.Wrapper):
+    """Never terminates early, and reports the simulator state of every step in ``info``.
+
+    ``info["qpos"]`` and ``info["qvel"]`` are the state *after* the step (after the reset for ``reset``), so a
+    sequence of them is enough to re-render a clip. ``info["fallen"]`` tells whether the wrapped model would
+    have terminated the episode here.
+    """
+
+    def __init__(self, env: MujocoEnv):
+        super().__init__(env)
+
+    def _state(self) -> dict[str, np.ndarray]:
+        data = self.env.unwrapped.data  # type: ignore[attr-defined]
+        return {"qpos": data.qpos.copy(), "qvel": data.qvel.copy()}
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        obs, info = self.env.reset(seed=seed, options=options)
+        return obs, {**info, **self._state()}
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        info = {**info, **self._state(), "fallen": bool(terminated)}
+        return obs, float(reward), False, truncated, info
+
+
+def make_task(model: str, **kwargs: Any) -> gym.Env:
+    """Build one paper-style task; ``kwargs`` (e.g. ``render_mode``, reward weights) override the defaults."""
+    if model not in MODELS:
+        raise ValueError(f"unknown MuJoCo model {model!r}; choose one of {sorted(MODELS)}")
+    cls, defaults = MODELS[model]
+    return FixedHorizon(cls(**{**defaults, **kwargs}))

@@ -1,0 +1,41 @@
+"""The ``prefrl`` command.
+
+    prefrl train --env prefrl/Hopper-v0 --labels 700 --steps 1000000 --seed 0
+    prefrl train --env prefrl/Hopper-v0 --true-reward          # the plain-PPO baseline
+    prefrl train --resume runs/Hopper__pref700__0__20261129-120000
+"""
+
+from __future__ import annotations
+
+import sys
+import tyro
+
+from prefrl.config import TrainConfig
+
+EXIT_USAGE = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run it; user errors print one line and exit with status 2."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        config = tyro.extras.subcommand_cli_from_dict(
+            {"train": TrainConfig}, args=args, prog="prefrl",
+            description="prefrl: deep RL from human preferences on MuJoCo.",
+        )
+    except ValueError as e:  # raised by the config's own checks while parsing
+        print(f"prefrl: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    from prefrl.experiment import run  # heavy imports only once the arguments are valid
+
+    try:
+        run_dir = run(config)
+    except ValueError as e:
+        print(f"prefrl: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"run directory: {run_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

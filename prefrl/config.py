@@ -1,0 +1,80 @@
+"""Configuration of a training run. Field docstrings are the ``--help`` text of ``prefrl train``."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Learn a MuJoCo task from synthetic preferences (or, with --true-reward, from its true reward)."""
+
+    env: str = "prefrl/Hopper-v0"
+    """Task to learn: prefrl/<Task>-v0 with Task one of Hopper, Walker2d, Swimmer, HalfCheetah, Ant, Reacher,
+    InvertedPendulum, InvertedDoublePendulum."""
+    labels: int = 700
+    """Label budget: comparisons to ask for over the run (the paper: 350, 700 or 1400)."""
+    steps: int = 1_000_000
+    """Agent timesteps of PPO training."""
+    seed: int = 0
+    """Random seed (envs, networks, clip and pair sampling)."""
+    selection: Literal["disagreement", "random"] = "disagreement"
+    """How pairs are chosen: where the ensemble disagrees most (paper), or uniformly at random."""
+    true_reward: bool = False
+    """Baseline: train PPO on the task's true reward (no reward model, no labels), same hyperparameters."""
+    teacher: Literal["oracle"] = "oracle"
+    """Who answers: 'oracle' prefers the clip with the higher true return (the paper's synthetic labels)."""
+    tie_tolerance: float = 0.0
+    """The oracle answers 'equally good' when the two clips' true returns differ by at most this."""
+    ensemble: int = 3
+    """Reward-model ensemble size (paper: 3; 1 is the 'no ensemble' ablation)."""
+    reward_fit_steps_initial: int = 500
+    """Reward-model gradient steps after the labels from the random policy arrive."""
+    reward_fit_steps_per_label: int = 4
+    """Reward-model gradient steps per new label later on (at least 25 per refit)."""
+    out: Path | None = None
+    """Run directory to create (default: runs/<Task>__<pref700|true>__<seed>__<time>). Must not exist."""
+    resume: Path | None = None
+    """Continue an interrupted run from its last checkpoint; every other option is read from RUN_DIR."""
+    checkpoint_every: int = 100_000
+    """Save policy, reward model and normalisation statistics every this many timesteps."""
+    video: bool = True
+    """Write a video (mp4) of one episode of the final policy."""
+    progress: bool = True
+    """Show a progress bar."""
+
+    def __post_init__(self) -> None:
+        if self.labels < 1:
+            raise ValueError(f"--labels must be positive, got {self.labels}")
+        if self.steps < 1:
+            raise ValueError(f"--steps must be positive, got {self.steps}")
+        if self.ensemble < 1:
+            raise ValueError(f"--ensemble must be at least 1, got {self.ensemble}")
+        if self.tie_tolerance < 0:
+            raise ValueError(f"--tie-tolerance must be >= 0, got {self.tie_tolerance}")
+
+    @property
+    def condition(self) -> str:
+        """Short name of what the agent learns from: ``true`` or ``pref<labels>``."""
+        return "true" if self.true_reward else f"pref{self.labels}"
+
+    def default_run_dir(self) -> Path:
+        task = self.env.split("/")[-1].split("-v")[0]
+        return Path("runs") / f"{task}__{self.condition}__{self.seed}__{time.strftime('%Y%m%d-%H%M%S')}"
+
+    def to_json(self) -> str:
+        values = {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()}
+        return json.dumps(values, indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> TrainConfig:
+        values = json.loads(text)
+        for key in ("out", "resume"):
+            values[key] = None if values.get(key) is None else Path(values[key])
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})

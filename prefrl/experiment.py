@@ -1,0 +1,355 @@
+"""The outer loop of a preference run, top to bottom (Christiano et al., 2017, section 2.2).
+
+    prefrl train --env prefrl/Hopper-v0 --labels 700 --steps 1000000 --seed 0
+
+1. Ask for 25% of the label budget about clips of the randomly initialised policy; fit r_hat to the answers.
+2. Repeat until ``steps``: one PPO iteration on the current r_hat; cut clips from the episodes it just
+   completed; ask about the pairs the ensemble disagrees on most, as many as the schedule says are due;
+   add whatever answers have arrived (never waiting for them) and refit r_hat.
+3. Save the policy, r_hat, the metrics, a learning-curve plot and a video of the final policy.
+
+The paper runs these as three asynchronous processes; prefrl interleaves them in one process, which on a
+laptop CPU is both simpler and faster, and keeps the loop readable. Teachers stay asynchronous: the loop only
+polls them.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import shutil
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.logger import configure
+from stable_baselines3.common.utils import set_random_seed
+from stable_baselines3.common.vec_env import VecNormalize
+from tqdm import tqdm
+
+import prefrl.envs
+from prefrl.config import TrainConfig
+from prefrl.hyperparams import PPOHyperparams, ppo_hyperparams
+from prefrl.plotting import plot_learning_curve
+from prefrl.preference import Query
+from prefrl.reward_model import EnsembleRewardFn, RewardEnsemble
+from prefrl.reward_training import FitStats, RewardTrainer, predict_preferences
+from prefrl.rl.recorder import SegmentRecorder
+from prefrl.rl.render import ClipRenderer, write_video
+from prefrl.rl.vec_env import make_vec_env
+from prefrl.schedule import LabelSchedule
+from prefrl.segment import Segment, random_clips
+from prefrl.selection import DisagreementPairs, PairSelector, RandomPairs
+from prefrl.store import PreferenceStore
+from prefrl.teachers import SyntheticOracle, Teacher
+
+CONFIG_FILE, DB_FILE, CHECKPOINT_DIR = "config.json", "preferences.sqlite", "checkpoint"
+METRICS_FIELDS = [
+    "timesteps", "wall_time", "true_return", "learned_return", "episodes", "labels", "queries",
+    "val_accuracy", "val_loss", "train_loss", "l2",
+]
+
+
+@dataclass
+class RunFiles:
+    """Where a run keeps its things."""
+
+    root: Path
+
+    config = property(lambda self: self.root / CONFIG_FILE)
+    db = property(lambda self: self.root / DB_FILE)
+    checkpoint = property(lambda self: self.root / CHECKPOINT_DIR)
+    metrics = property(lambda self: self.root / "metrics.csv")
+    episodes = property(lambda self: self.root / "episodes.csv")
+    tensorboard = property(lambda self: self.root / "tb")
+    plot = property(lambda self: self.root / "learning_curve.png")
+    video = property(lambda self: self.root / "final_policy.mp4")
+    summary = property(lambda self: self.root / "summary.json")
+
+
+@dataclass
+class PreferenceLearner:
+    """The reward-learning half of a run: r_hat, its trainer, the store, the teacher and the pair selector."""
+
+    store: PreferenceStore
+    model: RewardEnsemble
+    trainer: RewardTrainer
+    teacher: Teacher
+    selector: PairSelector
+    schedule: LabelSchedule
+    clip_steps: int
+    rng: np.random.Generator
+    last_fit: FitStats | None = None
+    fits: int = 0
+
+    def ask(self, episodes: list[Segment], due: int, timestep: int) -> int:
+        """Choose up to ``due`` new pairs from ``episodes``, store them and hand them to the teacher."""
+        if due <= 0 or not episodes:
+            return 0
+        clips = random_clips(episodes, max(2 * due, 20), self.clip_steps, self.rng)
+        chosen = self.selector.select(clips, due, self.rng)
+        queries = [Query(-1, clips[c.left], clips[c.right], timestep, c.score) for c in chosen]
+        self.teacher.ask(self.store.add_queries(queries))
+        return len(queries)
+
+    def collect_and_fit(self, initial_steps: int, steps_per_label: int) -> int:
+        """Store the teacher's new answers and, if there are any, refit r_hat. Returns the number of answers."""
+        answers = self.teacher.answers()
+        self.store.add_answers(answers)
+        new = self.trainer.add(self.store.comparisons(answers)) if answers else 0
+        if new and self.trainer.has_training_data:
+            steps = initial_steps if self.fits == 0 else max(25, steps_per_label * new)
+            self.last_fit = self.trainer.fit(steps)
+            self.fits += 1
+        return len(answers)
+
+
+def run(config: TrainConfig) -> Path:
+    """Train one run as ``config`` says; returns its run directory."""
+    files = prepare_run_dir(config)
+    config = TrainConfig.from_json(files.config.read_text())  # the resolved config, as resumed
+    resuming = (files.checkpoint / "state.json").exists()
+    spec = prefrl.envs.task_spec(config.env)
+    hp = ppo_hyperparams(config.env)
+    set_random_seed(config.seed)
+    torch.set_num_threads(1)  # small networks: threads cost more than they bring, and runs go in parallel
+    rng = np.random.default_rng(config.seed)
+
+    learner: PreferenceLearner | None = None
+    reward_fn = None
+    if not config.true_reward:
+        learner = make_learner(config, files, spec.clip_steps, rng)
+        reward_fn = EnsembleRewardFn(learner.model)
+    venv, recorder = make_vec_env(config.env, hp, config.seed, reward_fn)
+    agent = make_agent(config, hp, venv, files, resuming)
+    agent.set_logger(configure(str(files.tensorboard), ["tensorboard"]))
+    state = json.loads((files.checkpoint / "state.json").read_text()) if resuming else {}
+    if resuming:
+        restore(files, venv, learner, state)
+
+    started = time.time() - state.get("wall_time", 0.0)
+    recent: deque[Segment] = deque(maxlen=max(4, 2 * hp.rollout_steps // spec.horizon))
+    metrics = CsvLog(files.metrics, METRICS_FIELDS, append=resuming)
+    episodes_log = CsvLog(files.episodes, ["timestep", "true_return", "learned_return"], append=resuming)
+
+    # 1. Labels about the randomly initialised policy, before RL starts.
+    if learner is not None and not resuming:
+        recent.extend(collect_episodes(agent, venv, recorder, hp.rollout_steps, spec.horizon))
+        learner.ask(list(recent), learner.schedule.initial_labels, timestep=0)
+        learner.collect_and_fit(config.reward_fit_steps_initial, config.reward_fit_steps_per_label)
+
+    # 2. RL on the current r_hat, asking and learning as it goes.
+    next_checkpoint = (agent.num_timesteps // config.checkpoint_every + 1) * config.checkpoint_every
+    bar = tqdm(total=config.steps, initial=agent.num_timesteps, unit="step", disable=not config.progress,
+               desc=f"{spec.env_id} {config.condition}", dynamic_ncols=True)
+    while agent.num_timesteps < config.steps:
+        agent.learn(hp.rollout_steps, reset_num_timesteps=False)
+        finished = recorder.pop_episodes()
+        recent.extend(finished)
+        true_returns = [ep.true_return for ep in finished]
+        learned_returns = [learned_return(reward_fn, ep) for ep in finished] if reward_fn else []
+        for ep, ret, lret in zip(finished, true_returns, learned_returns or [math.nan] * len(finished)):
+            episodes_log.write([ep.timestep + len(ep) * hp.n_envs, ret, lret])
+        row = {"timesteps": agent.num_timesteps, "wall_time": time.time() - started,
+               "true_return": mean(true_returns), "learned_return": mean(learned_returns),
+               "episodes": len(finished)}
+        if learner is not None:
+            due = learner.schedule.labels_due(agent.num_timesteps) - learner.store.count_queries()
+            learner.ask(list(recent), due, agent.num_timesteps)
+            learner.collect_and_fit(config.reward_fit_steps_initial, config.reward_fit_steps_per_label)
+            row |= learner_metrics(learner)
+            for key in ("labels", "val_accuracy", "l2"):
+                agent.logger.record(f"preferences/{key}", row[key])
+        agent.logger.record("rollout/true_return", row["true_return"])
+        metrics.write([row.get(k, math.nan) for k in METRICS_FIELDS])
+        bar.update(agent.num_timesteps - bar.n)
+        bar.set_postfix(progress_postfix(row), refresh=False)
+        if agent.num_timesteps >= next_checkpoint or agent.num_timesteps >= config.steps:
+            save_checkpoint(files, agent, venv, learner, time.time() - started)
+            next_checkpoint += config.checkpoint_every
+    bar.close()
+    train_seconds = time.time() - started
+
+    # 3. What a person wants to look at.
+    plot_learning_curve(files.metrics, files.episodes, files.plot, title=f"{spec.env_id} ({config.condition})")
+    summary = {"env": config.env, "condition": config.condition, "seed": config.seed,
+               "timesteps": agent.num_timesteps, "train_seconds": train_seconds,
+               "labels": learner.store.count_answers() if learner else 0}
+    if config.video:
+        summary["video_episode_true_return"] = record_video(config.env, agent, venv, files.video)
+    files.summary.write_text(json.dumps(summary, indent=2))
+    venv.close()
+    if learner is not None:
+        learner.store.close()
+    return files.root
+
+
+def prepare_run_dir(config: TrainConfig) -> RunFiles:
+    """Create the run directory (or check the one to resume); never overwrites anything."""
+    if config.resume is not None:
+        files = RunFiles(Path(config.resume))
+        if not files.config.is_file():
+            raise ValueError(f"{files.root} is not a prefrl run directory (no {CONFIG_FILE}); check --resume")
+        saved = TrainConfig.from_json(files.config.read_text())
+        if not saved.true_reward:
+            PreferenceStore.open(files.db).close()  # fail early on a corrupt or foreign database
+        return files
+    prefrl.envs.task_spec(config.env)  # fail early on an unknown env id
+    root = Path(config.out) if config.out is not None else config.default_run_dir()
+    if root.exists():
+        raise ValueError(f"run directory {root} already exists; pass --resume {root} to continue it, or another --out")
+    root.mkdir(parents=True)
+    files = RunFiles(root)
+    files.config.write_text(TrainConfig.to_json(_replace_out(config, root)))
+    return files
+
+
+def _replace_out(config: TrainConfig, root: Path) -> TrainConfig:
+    from dataclasses import replace
+
+    return replace(config, out=root)
+
+
+def make_learner(config: TrainConfig, files: RunFiles, clip_steps: int, rng: np.random.Generator) -> PreferenceLearner:
+    """r_hat, its trainer, the store, the teacher and the selector, as ``config`` says."""
+    env = gym.make(config.env)
+    obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]  # type: ignore[index]
+    env.close()
+    store = PreferenceStore.open(files.db) if files.db.exists() else PreferenceStore.create(files.db, config.env)
+    if store.env_id != config.env:
+        raise ValueError(f"{files.db} holds preferences for {store.env_id}, not {config.env}")
+    model = RewardEnsemble(obs_dim, act_dim, members=config.ensemble)
+    trainer = RewardTrainer(model, seed=config.seed)
+    teacher = SyntheticOracle(config.tie_tolerance)
+    predict = lambda lefts, rights: predict_preferences(model, lefts, rights)  # noqa: E731
+    selector: PairSelector = DisagreementPairs(predict) if config.selection == "disagreement" else RandomPairs()
+    if config.selection == "disagreement" and config.ensemble == 1:
+        selector = RandomPairs()  # one member cannot disagree with itself
+    schedule = LabelSchedule(config.labels, config.steps)
+    return PreferenceLearner(store, model, trainer, teacher, selector, schedule, clip_steps, rng)
+
+
+def make_agent(config: TrainConfig, hp: PPOHyperparams, venv: VecNormalize, files: RunFiles, resuming: bool) -> PPO:
+    """PPO with the task's hyperparameters; loaded from the checkpoint when resuming."""
+    if resuming:
+        return PPO.load(files.checkpoint / "policy.zip", env=venv, device="cpu")
+    return PPO(
+        "MlpPolicy", venv, n_steps=hp.n_steps, batch_size=hp.batch_size, n_epochs=hp.n_epochs,
+        learning_rate=hp.learning_rate, gamma=hp.gamma, gae_lambda=hp.gae_lambda, ent_coef=hp.ent_coef,
+        clip_range=hp.clip_range, max_grad_norm=hp.max_grad_norm,
+        policy_kwargs={"net_arch": list(hp.net_arch)}, seed=config.seed, device="cpu", verbose=0,
+    )
+
+
+def collect_episodes(agent: PPO, venv: VecNormalize, recorder: SegmentRecorder, steps: int, horizon: int) -> list[Segment]:
+    """Run the (untrained) policy for at least ``steps`` env steps and one full episode per env."""
+    obs = venv.reset()
+    for _ in range(max(steps // venv.num_envs, horizon)):
+        actions, _ = agent.predict(obs, deterministic=False)
+        obs, *_ = venv.step(actions)
+    agent._last_obs = None  # PPO resets the envs when it starts learning  # noqa: SLF001
+    return recorder.pop_episodes()
+
+
+def learned_return(reward_fn: EnsembleRewardFn | None, episode: Segment) -> float:
+    """Sum of the current r_hat over an episode."""
+    assert reward_fn is not None
+    return float(reward_fn(episode.obs, episode.actions).sum())
+
+
+def learner_metrics(learner: PreferenceLearner) -> dict[str, float]:
+    fit = learner.last_fit
+    return {
+        "labels": learner.store.count_answers(), "queries": learner.store.count_queries(),
+        "val_accuracy": fit.val_accuracy if fit else math.nan, "val_loss": fit.val_loss if fit else math.nan,
+        "train_loss": fit.train_loss if fit else math.nan, "l2": learner.trainer.l2,
+    }
+
+
+def progress_postfix(row: dict[str, float]) -> dict[str, str]:
+    postfix = {"return": f"{row['true_return']:.0f}"}
+    if "labels" in row:
+        postfix |= {"labels": f"{row['labels']:.0f}", "val_acc": f"{row['val_accuracy']:.2f}"}
+    return postfix
+
+
+def save_checkpoint(files: RunFiles, agent: PPO, venv: VecNormalize, learner: PreferenceLearner | None,
+                    wall_time: float) -> None:
+    """Policy, normalisation statistics, r_hat and counters; written to a temp dir, then swapped in."""
+    tmp = files.root / (CHECKPOINT_DIR + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    agent.save(tmp / "policy.zip")
+    np.savez(tmp / "vecnormalize.npz", obs_mean=venv.obs_rms.mean, obs_var=venv.obs_rms.var,
+             obs_count=venv.obs_rms.count, ret_mean=venv.ret_rms.mean, ret_var=venv.ret_rms.var,
+             ret_count=venv.ret_rms.count)
+    state = {"timesteps": agent.num_timesteps, "wall_time": wall_time}
+    if learner is not None:
+        torch.save(learner.model.state_dict(), tmp / "reward_model.pt")
+        state |= {"l2": learner.trainer.l2, "fits": learner.fits}
+    (tmp / "state.json").write_text(json.dumps(state))
+    old = files.root / (CHECKPOINT_DIR + ".old")
+    if files.checkpoint.exists():
+        files.checkpoint.rename(old)
+    tmp.rename(files.checkpoint)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def restore(files: RunFiles, venv: VecNormalize, learner: PreferenceLearner | None, state: dict) -> None:
+    """Load normalisation statistics and r_hat; re-ask queries that were never answered; reload all labels."""
+    stats = np.load(files.checkpoint / "vecnormalize.npz")
+    venv.obs_rms.mean, venv.obs_rms.var, venv.obs_rms.count = stats["obs_mean"], stats["obs_var"], float(stats["obs_count"])
+    venv.ret_rms.mean, venv.ret_rms.var, venv.ret_rms.count = stats["ret_mean"], stats["ret_var"], float(stats["ret_count"])
+    if learner is None:
+        return
+    learner.model.load_state_dict(torch.load(files.checkpoint / "reward_model.pt", weights_only=True))
+    learner.trainer.l2 = state["l2"]
+    learner.fits = state["fits"]
+    learner.trainer.add(learner.store.comparisons())
+    learner.teacher.ask([learner.store.query(i) for i in learner.store.unanswered()])
+
+
+def record_video(env_id: str, agent: PPO, venv: VecNormalize, path: Path, max_fps: float = 50.0) -> float:
+    """Render one deterministic episode of the policy to ``path``; returns its true return."""
+    env = gym.make(env_id)
+    obs, info = env.reset(seed=12345)
+    qpos, qvel, total = [info["qpos"]], [info["qvel"]], 0.0
+    done = False
+    while not done:
+        action, _ = agent.predict(venv.normalize_obs(obs[None]), deterministic=True)
+        obs, reward, terminated, truncated, info = env.step(action[0])
+        qpos.append(info["qpos"])
+        qvel.append(info["qvel"])
+        total += float(reward)
+        done = terminated or truncated
+    env.close()
+    with ClipRenderer(env_id) as renderer:
+        every = max(1, math.ceil(renderer.fps / max_fps))
+        frames = renderer.render(np.array(qpos[::every]), np.array(qvel[::every]))
+        write_video(frames, path, fps=renderer.fps / every)
+    return total
+
+
+def mean(values: list[float]) -> float:
+    return float(np.mean(values)) if values else math.nan
+
+
+class CsvLog:
+    """Append-only CSV, flushed every row (a crash keeps what was written)."""
+
+    def __init__(self, path: Path, fields: list[str], append: bool = False):
+        exists = append and path.exists()
+        self._file = path.open("a" if exists else "w", newline="")
+        self._writer = csv.writer(self._file)
+        if not exists:
+            self._writer.writerow(fields)
+
+    def write(self, values: list) -> None:
+        self._writer.writerow(values)
+        self._file.flush()

@@ -1,0 +1,105 @@
+"""The reward-model ensemble r_hat(o, a) of Christiano et al. (2017), as one batched torch module."""
+
+from __future__ import annotations
+
+import math
+from typing import Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+
+class RewardFn(Protocol):
+    """Anything that maps a batch of observations and actions to rewards (numpy in, numpy out)."""
+
+    def __call__(self, obs: np.ndarray, actions: np.ndarray) -> np.ndarray:
+        """``obs [B, obs_dim]``, ``actions [B, act_dim]`` -> rewards ``[B]``."""
+        ...
+
+
+class RewardEnsemble(nn.Module):
+    """``members`` independent MLPs r(o, a) (two hidden layers of 64, leaky ReLU 0.01), batched as one module.
+
+    The weights of all members live in stacked tensors, so one ``bmm`` evaluates the whole ensemble. Inputs are
+    standardised with statistics set by ``set_input_stats``; each member's output is standardised (mean 0,
+    std 1) with statistics set by ``set_output_stats``, as in the paper, before the members are averaged.
+
+    Args:
+        obs_dim: Observation size.
+        act_dim: Action size.
+        members: Ensemble size (3 in the paper).
+        hidden: Hidden layer width (64 in the paper).
+        negative_slope: Leaky ReLU slope (0.01 in the paper).
+    """
+
+    def __init__(self, obs_dim: int, act_dim: int, members: int = 3, hidden: int = 64, negative_slope: float = 0.01):
+        super().__init__()
+        if members < 1:
+            raise ValueError(f"an ensemble needs at least one member, got {members}")
+        self.obs_dim, self.act_dim, self.members = obs_dim, act_dim, members
+        self.negative_slope = negative_slope
+        sizes = [obs_dim + act_dim, hidden, hidden, 1]
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+            bound = 1.0 / math.sqrt(fan_in)  # nn.Linear's default initialisation, per member
+            self.weights.append(nn.Parameter(torch.empty(members, fan_in, fan_out).uniform_(-bound, bound)))
+            self.biases.append(nn.Parameter(torch.empty(members, 1, fan_out).uniform_(-bound, bound)))
+        self.register_buffer("input_mean", torch.zeros(obs_dim + act_dim))
+        self.register_buffer("input_std", torch.ones(obs_dim + act_dim))
+        self.register_buffer("output_mean", torch.zeros(members))
+        self.register_buffer("output_std", torch.ones(members))
+
+    def forward(self, obs_act: torch.Tensor) -> torch.Tensor:
+        """Raw (unstandardised) reward of every member.
+
+        Args:
+            obs_act: ``[B, in]`` (the same inputs for every member) or ``[members, B, in]``.
+
+        Returns:
+            ``[members, B]``.
+        """
+        x = (obs_act - self.input_mean) / self.input_std
+        if x.dim() == 2:
+            x = x.expand(self.members, *x.shape)
+        last = len(self.weights) - 1
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            x = torch.baddbmm(b, x, w)
+            if i < last:
+                x = nn.functional.leaky_relu(x, self.negative_slope)
+        return x.squeeze(-1)
+
+    def reward(self, obs_act: torch.Tensor) -> torch.Tensor:
+        """r_hat: the average of the members' standardised rewards, ``[B]``."""
+        raw = self.forward(obs_act)
+        return ((raw - self.output_mean[:, None]) / self.output_std[:, None]).mean(0)
+
+    def l2_penalty(self) -> torch.Tensor:
+        """Sum of squared weights (not biases), per member: ``[members]``."""
+        return sum(w.pow(2).sum(dim=(1, 2)) for w in self.weights)  # type: ignore[return-value]
+
+    @torch.no_grad()
+    def set_input_stats(self, obs_act: torch.Tensor) -> None:
+        """Standardise inputs with the mean and std of ``obs_act [N, in]``."""
+        self.input_mean.copy_(obs_act.mean(0))
+        self.input_std.copy_(obs_act.std(0).clamp_min(1e-6))
+
+    @torch.no_grad()
+    def set_output_stats(self, obs_act: torch.Tensor) -> None:
+        """Standardise each member's output to mean 0, std 1 over ``obs_act [N, in]``."""
+        raw = self.forward(obs_act)
+        self.output_mean.copy_(raw.mean(1))
+        self.output_std.copy_(raw.std(1).clamp_min(1e-6))
+
+
+class EnsembleRewardFn:
+    """The ``RewardFn`` view of a ``RewardEnsemble``: numpy at the boundary, no gradients."""
+
+    def __init__(self, model: RewardEnsemble):
+        self.model = model
+
+    def __call__(self, obs: np.ndarray, actions: np.ndarray) -> np.ndarray:
+        x = torch.as_tensor(np.concatenate([obs, actions], axis=-1), dtype=torch.float32)
+        with torch.inference_mode():
+            return self.model.reward(x).numpy()

@@ -1,0 +1,94 @@
+"""Render clips headless from stored simulator states, and write them as H.264 mp4 / GIF."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gymnasium as gym
+import imageio.v2 as imageio
+import mujoco
+import numpy as np
+
+import prefrl.envs  # noqa: F401  (registers prefrl/* ids)
+
+# Bodies the camera follows, so a runner stays in view (0 = a fixed camera).
+_TRACKED_BODY = {"hopper": 1, "walker2d": 1, "swimmer": 1, "half_cheetah": 1, "ant": 1}
+
+
+class ClipRenderer:
+    """Renders frames of a task from ``qpos``/``qvel`` sequences, without a display.
+
+    Args:
+        env_id: A registered prefrl task.
+        width, height: Frame size in pixels.
+        pretty: Keep shadows, reflections and anti-aliasing (about 10x slower on a CPU renderer).
+    """
+
+    def __init__(self, env_id: str, width: int = 320, height: int = 240, pretty: bool = False):
+        self.env = gym.make(env_id)
+        self.sim = self.env.unwrapped
+        model: mujoco.MjModel = self.sim.model  # type: ignore[attr-defined]
+        if not pretty:
+            model.vis.quality.offsamples = 0  # no multisample anti-aliasing
+        model.vis.global_.offwidth = max(model.vis.global_.offwidth, width)
+        model.vis.global_.offheight = max(model.vis.global_.offheight, height)
+        self.renderer = mujoco.Renderer(model, height=height, width=width)
+        if not pretty:
+            self.renderer.scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = False
+            self.renderer.scene.flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = False
+        self.camera = self._camera(env_id, model)
+
+    def _camera(self, env_id: str, model: mujoco.MjModel) -> mujoco.MjvCamera:
+        camera = mujoco.MjvCamera()
+        mujoco.mjv_defaultFreeCamera(model, camera)
+        config = dict(getattr(self.sim, "mujoco_renderer").default_cam_config or {})
+        spec_model = prefrl.envs.task_spec(env_id).model
+        body = _TRACKED_BODY.get(spec_model, 0)
+        config.pop("trackbodyid", None)
+        for key, value in config.items():
+            if isinstance(value, np.ndarray):
+                getattr(camera, key)[:] = value
+            else:
+                setattr(camera, key, value)
+        if body:
+            camera.type = mujoco.mjtCamera.mjCAMERA_TRACKING
+            camera.trackbodyid = body
+        return camera
+
+    @property
+    def fps(self) -> float:
+        """Frames per second of real time for one frame per env step."""
+        return 1.0 / self.sim.dt  # type: ignore[attr-defined]
+
+    def render(self, qpos: np.ndarray, qvel: np.ndarray) -> np.ndarray:
+        """Frames ``[T, height, width, 3]`` (uint8) for states ``qpos [T, nq]``, ``qvel [T, nv]``."""
+        frames = []
+        for p, v in zip(qpos, qvel):
+            self.sim.set_state(p, v)  # type: ignore[attr-defined]
+            self.renderer.update_scene(self.sim.data, camera=self.camera)  # type: ignore[attr-defined]
+            frames.append(self.renderer.render())
+        return np.stack(frames)
+
+    def close(self) -> None:
+        """Free the GL context, then the env (the other order can leave later frames black)."""
+        self.renderer.close()
+        self.env.close()
+
+    def __enter__(self) -> ClipRenderer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def write_video(frames: np.ndarray, path: str | Path, fps: float) -> Path:
+    """Write frames as an H.264 mp4 (yuv420p, plays in browsers) or, for a ``.gif`` path, a looping GIF."""
+    path = Path(path)
+    if path.suffix == ".gif":
+        imageio.mimsave(path, list(frames), duration=1000 / fps, loop=0)
+    else:
+        imageio.mimsave(
+            path, list(frames), fps=fps, codec="libx264", pixelformat="yuv420p", macro_block_size=8,
+            ffmpeg_log_level="error",
+        )
+    return path

@@ -1,0 +1,222 @@
+"""``PreferenceStore``: every clip, query and answer of a run, in one SQLite database.
+
+Each write is its own transaction, committed before the call returns, so a crash loses nothing that was
+acknowledged. The database runs in WAL mode, so the trainer and a labeling server can share it. Clip arrays
+are stored as ``.npy`` bytes (no pickle).
+
+Tables: ``meta`` (key/value: application, schema version, env id), ``clips``, ``queries`` (two clip ids and
+when/why the pair was chosen) and ``answers`` (at most one per query: the first answer wins).
+"""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from prefrl.preference import Answer, Comparison, Preference, Query
+from prefrl.segment import Segment
+
+APPLICATION_ID = 0x70726566  # "pref": marks a database as prefrl's (PRAGMA application_id)
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE clips (
+    id INTEGER PRIMARY KEY,
+    timestep INTEGER NOT NULL,
+    length INTEGER NOT NULL,
+    obs BLOB NOT NULL, actions BLOB NOT NULL, true_rewards BLOB NOT NULL, qpos BLOB NOT NULL, qvel BLOB NOT NULL
+);
+CREATE TABLE queries (
+    id INTEGER PRIMARY KEY,
+    left_clip INTEGER NOT NULL REFERENCES clips(id),
+    right_clip INTEGER NOT NULL REFERENCES clips(id),
+    timestep INTEGER NOT NULL,
+    uncertainty REAL NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE answers (
+    query_id INTEGER PRIMARY KEY REFERENCES queries(id),
+    preference TEXT NOT NULL CHECK (preference IN ('left', 'right', 'equal', 'unsure')),
+    labeler TEXT NOT NULL,
+    answered_at REAL NOT NULL
+);
+"""
+
+
+class StoreError(ValueError):
+    """The file is not a usable prefrl preference database."""
+
+
+def _to_blob(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _from_blob(blob: bytes) -> np.ndarray:
+    return np.load(io.BytesIO(blob), allow_pickle=False)
+
+
+class PreferenceStore:
+    """The run's preference database.
+
+    Use ``PreferenceStore.create`` for a new run and ``PreferenceStore.open`` to continue or inspect one.
+    """
+
+    def __init__(self, connection: sqlite3.Connection, path: Path):
+        self._db = connection
+        self.path = path
+
+    @classmethod
+    def create(cls, path: str | Path, env_id: str) -> PreferenceStore:
+        """Create a new database at ``path`` (which must not exist) for the task ``env_id``."""
+        path = Path(path)
+        if path.exists():
+            raise StoreError(f"{path} already exists; open it instead of creating it")
+        db = cls._connect(path)
+        with db:
+            db.executescript(_SCHEMA)
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.executemany("INSERT INTO meta VALUES (?, ?)", [("application", "prefrl"), ("env_id", env_id)])
+        return cls(db, path)
+
+    @classmethod
+    def open(cls, path: str | Path) -> PreferenceStore:
+        """Open an existing database; ``StoreError`` if it is missing, corrupt or not prefrl's."""
+        path = Path(path)
+        if not path.is_file():
+            raise StoreError(f"no preference database at {path}")
+        try:
+            db = cls._connect(path)
+            app_id = db.execute("PRAGMA application_id").fetchone()[0]
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            db.execute("PRAGMA quick_check").fetchone()
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{path} is not a readable SQLite database ({e}); restore it or start a new run") from None
+        if app_id != APPLICATION_ID:
+            db.close()
+            raise StoreError(f"{path} is not a prefrl preference database; point to a run directory made by prefrl")
+        if version != SCHEMA_VERSION:
+            db.close()
+            raise StoreError(f"{path} has schema version {version}, this prefrl reads {SCHEMA_VERSION}")
+        return cls(db, path)
+
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(path, timeout=30.0, check_same_thread=False)
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = FULL")
+        db.execute("PRAGMA foreign_keys = ON")
+        return db
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> PreferenceStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._db:
+            yield self._db
+
+    @property
+    def env_id(self) -> str:
+        return self._db.execute("SELECT value FROM meta WHERE key = 'env_id'").fetchone()[0]
+
+    def _insert_clip(self, db: sqlite3.Connection, clip: Segment) -> int:
+        cursor = db.execute(
+            "INSERT INTO clips (timestep, length, obs, actions, true_rewards, qpos, qvel) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (clip.timestep, len(clip), *map(_to_blob, (clip.obs, clip.actions, clip.true_rewards, clip.qpos, clip.qvel))),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def add_queries(self, queries: Sequence[Query]) -> list[Query]:
+        """Store new queries (their ``id`` is ignored) and their clips; returns them with their ids."""
+        stored = []
+        now = time.time()
+        with self._transaction() as db:
+            for q in queries:
+                left, right = self._insert_clip(db, q.left), self._insert_clip(db, q.right)
+                cursor = db.execute(
+                    "INSERT INTO queries (left_clip, right_clip, timestep, uncertainty, created_at) VALUES (?, ?, ?, ?, ?)",
+                    (left, right, q.timestep, q.uncertainty, now),
+                )
+                assert cursor.lastrowid is not None
+                stored.append(Query(cursor.lastrowid, q.left, q.right, q.timestep, q.uncertainty))
+        return stored
+
+    def add_answers(self, answers: Sequence[Answer]) -> int:
+        """Store answers; an answer to an already answered query is ignored. Returns how many were new."""
+        with self._transaction() as db:
+            before = db.total_changes
+            db.executemany(
+                "INSERT OR IGNORE INTO answers (query_id, preference, labeler, answered_at) VALUES (?, ?, ?, ?)",
+                [(a.query_id, a.preference.value, a.labeler, a.time) for a in answers],
+            )
+            return db.total_changes - before
+
+    def clip(self, clip_id: int) -> Segment:
+        """One stored clip."""
+        row = self._db.execute(
+            "SELECT obs, actions, true_rewards, qpos, qvel, timestep FROM clips WHERE id = ?", (clip_id,)
+        ).fetchone()
+        if row is None:
+            raise KeyError(f"no clip {clip_id}")
+        return Segment(*map(_from_blob, row[:5]), timestep=row[5])
+
+    def query(self, query_id: int) -> Query:
+        """One stored query with its clips."""
+        row = self._db.execute(
+            "SELECT id, left_clip, right_clip, timestep, uncertainty FROM queries WHERE id = ?", (query_id,)
+        ).fetchone()
+        if row is None:
+            raise KeyError(f"no query {query_id}")
+        return Query(row[0], self.clip(row[1]), self.clip(row[2]), row[3], row[4])
+
+    def answers(self, after: float = -1.0) -> list[Answer]:
+        """Answers given after Unix time ``after`` (all by default), oldest first."""
+        rows = self._db.execute(
+            "SELECT query_id, preference, labeler, answered_at FROM answers WHERE answered_at > ? "
+            "ORDER BY answered_at, query_id",
+            (after,),
+        ).fetchall()
+        return [Answer(q, Preference(p), who, t) for q, p, who, t in rows]
+
+    def comparisons(self, answers: Sequence[Answer] | None = None) -> list[Comparison]:
+        """Answered queries as training comparisons (pairs answered "can't tell" are left out).
+
+        Args:
+            answers: The answers to turn into comparisons; all stored answers by default.
+        """
+        comparisons = []
+        for answer in self.answers() if answers is None else answers:
+            comparison = Comparison.from_answer(self.query(answer.query_id), answer)
+            if comparison is not None:
+                comparisons.append(comparison)
+        return comparisons
+
+    def count_queries(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM queries").fetchone()[0]
+
+    def count_answers(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
+
+    def unanswered(self) -> list[int]:
+        """Ids of queries still waiting for an answer, most uncertain first."""
+        rows = self._db.execute(
+            "SELECT id FROM queries WHERE id NOT IN (SELECT query_id FROM answers) ORDER BY uncertainty DESC, id"
+        ).fetchall()
+        return [r[0] for r in rows]

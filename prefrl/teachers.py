@@ -1,0 +1,52 @@
+"""Teachers answer queries. The loop talks to every teacher, synthetic or human, through ``Teacher``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Protocol
+
+from prefrl.preference import Answer, Preference, Query
+
+
+class Teacher(Protocol):
+    """Answers "which clip is better?" at its own pace; never makes the caller wait.
+
+    ``ask`` hands over new queries; ``answers`` returns the answers given since its last call (possibly none).
+    A synthetic teacher answers at once; a human answers later, through the labeling page.
+    """
+
+    def ask(self, queries: Sequence[Query]) -> None: ...
+
+    def answers(self) -> list[Answer]: ...
+
+
+class SyntheticOracle:
+    """The paper's synthetic oracle: prefers the clip with the higher true return.
+
+    Args:
+        tie_tolerance: Answer ``EQUAL`` when the two true returns differ by at most this much.
+        labeler: Name recorded with each answer.
+    """
+
+    def __init__(self, tie_tolerance: float = 0.0, labeler: str = "oracle"):
+        if tie_tolerance < 0:
+            raise ValueError(f"tie_tolerance must be >= 0, got {tie_tolerance}")
+        self.tie_tolerance = tie_tolerance
+        self.labeler = labeler
+        self._pending: list[Answer] = []
+
+    def judge(self, query: Query) -> Preference:
+        """The oracle's preference for one query."""
+        diff = query.left.true_return - query.right.true_return
+        if abs(diff) <= self.tie_tolerance:
+            return Preference.EQUAL
+        return Preference.LEFT if diff > 0 else Preference.RIGHT
+
+    def ask(self, queries: Sequence[Query]) -> None:
+        now = time.time()
+        self._pending += [Answer(q.id, self.judge(q), self.labeler, now) for q in queries]
+
+    def answers(self) -> list[Answer]:
+        answers, self._pending = self._pending, []
+        return answers
