@@ -33,10 +33,10 @@ class TrainConfig:
     """The oracle answers 'equally good' when the two clips' true returns differ by at most this."""
     ensemble: int = 3
     """Reward-model ensemble size (paper: 3; 1 is the 'no ensemble' ablation)."""
-    reward_fit_steps_initial: int = 500
+    reward_fit_steps_initial: int = 400
     """Reward-model gradient steps after the labels from the random policy arrive."""
-    reward_fit_steps_per_label: int = 4
-    """Reward-model gradient steps per new label later on (at least 25 per refit)."""
+    reward_fit_steps_per_label: int = 3
+    """Reward-model gradient steps per new label later on (r_hat is refitted as labels arrive)."""
     out: Path | None = None
     """Run directory to create (default: runs/<Task>__<pref700|true>__<seed>__<time>). Must not exist."""
     resume: Path | None = None

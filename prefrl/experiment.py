@@ -21,7 +21,7 @@ import math
 import shutil
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import gymnasium as gym
@@ -87,6 +87,7 @@ class PreferenceLearner:
     rng: np.random.Generator
     last_fit: FitStats | None = None
     fits: int = 0
+    unfitted: int = 0  # labels added since the last fit
 
     def ask(self, episodes: list[Segment], due: int, timestep: int) -> int:
         """Choose up to ``due`` new pairs from ``episodes``, store them and hand them to the teacher."""
@@ -99,14 +100,22 @@ class PreferenceLearner:
         return len(queries)
 
     def collect_and_fit(self, initial_steps: int, steps_per_label: int) -> int:
-        """Store the teacher's new answers and, if there are any, refit r_hat. Returns the number of answers."""
+        """Store the teacher's new answers; refit r_hat once enough are new. Returns the number of answers.
+
+        A refit costs about as much as a few PPO minibatches per label, so r_hat is refitted when the new
+        labels reach 2% of those it has (at least one), with ``steps_per_label`` gradient steps per new label:
+        the reward model's cost then grows with the labels, not with the timesteps.
+        """
         answers = self.teacher.answers()
         self.store.add_answers(answers)
-        new = self.trainer.add(self.store.comparisons(answers)) if answers else 0
-        if new and self.trainer.has_training_data:
-            steps = initial_steps if self.fits == 0 else max(25, steps_per_label * new)
-            self.last_fit = self.trainer.fit(steps)
-            self.fits += 1
+        if answers:
+            self.unfitted += self.trainer.add(self.store.comparisons(answers))
+        if not self.trainer.has_training_data or self.unfitted < max(1, math.ceil(0.02 * len(self.trainer))):
+            return len(answers)
+        steps = initial_steps if self.fits == 0 else steps_per_label * self.unfitted
+        self.last_fit = self.trainer.fit(steps)
+        self.fits += 1
+        self.unfitted = 0
         return len(answers)
 
 
@@ -154,8 +163,8 @@ def run(config: TrainConfig) -> Path:
         recent.extend(finished)
         true_returns = [ep.true_return for ep in finished]
         learned_returns = [learned_return(reward_fn, ep) for ep in finished] if reward_fn else []
-        for ep, ret, lret in zip(finished, true_returns, learned_returns or [math.nan] * len(finished)):
-            episodes_log.write([ep.timestep + len(ep) * hp.n_envs, ret, lret])
+        for ret, lret in zip(true_returns, learned_returns or [math.nan] * len(finished)):
+            episodes_log.write([agent.num_timesteps, ret, lret])
         row = {"timesteps": agent.num_timesteps, "wall_time": time.time() - started,
                "true_return": mean(true_returns), "learned_return": mean(learned_returns),
                "episodes": len(finished)}
@@ -206,14 +215,8 @@ def prepare_run_dir(config: TrainConfig) -> RunFiles:
         raise ValueError(f"run directory {root} already exists; pass --resume {root} to continue it, or another --out")
     root.mkdir(parents=True)
     files = RunFiles(root)
-    files.config.write_text(TrainConfig.to_json(_replace_out(config, root)))
+    files.config.write_text(replace(config, out=root).to_json())
     return files
-
-
-def _replace_out(config: TrainConfig, root: Path) -> TrainConfig:
-    from dataclasses import replace
-
-    return replace(config, out=root)
 
 
 def make_learner(config: TrainConfig, files: RunFiles, clip_steps: int, rng: np.random.Generator) -> PreferenceLearner:
@@ -309,6 +312,7 @@ def restore(files: RunFiles, venv: VecNormalize, learner: PreferenceLearner | No
     if learner is None:
         return
     learner.model.load_state_dict(torch.load(files.checkpoint / "reward_model.pt", weights_only=True))
+    learner.model.updates += 1
     learner.trainer.l2 = state["l2"]
     learner.fits = state["fits"]
     learner.trainer.add(learner.store.comparisons())

@@ -50,6 +50,7 @@ class RewardEnsemble(nn.Module):
         self.register_buffer("input_std", torch.ones(obs_dim + act_dim))
         self.register_buffer("output_mean", torch.zeros(members))
         self.register_buffer("output_std", torch.ones(members))
+        self.updates = 0  # bumped whenever the parameters or statistics change (see EnsembleRewardFn)
 
     def forward(self, obs_act: torch.Tensor) -> torch.Tensor:
         """Raw (unstandardised) reward of every member.
@@ -94,12 +95,35 @@ class RewardEnsemble(nn.Module):
 
 
 class EnsembleRewardFn:
-    """The ``RewardFn`` view of a ``RewardEnsemble``: numpy at the boundary, no gradients."""
+    """The ``RewardFn`` view of a ``RewardEnsemble``, evaluated in numpy.
+
+    The VecEnv calls it once per step with a handful of rows, where torch's per-op overhead would cost more
+    than the arithmetic (about 100 us against 20 us per call here). It evaluates a numpy copy of the weights,
+    taken again whenever the model's ``updates`` counter moves (``RewardTrainer.fit`` bumps it).
+    """
 
     def __init__(self, model: RewardEnsemble):
         self.model = model
+        self._version = -1
+        self._layers: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def _sync(self) -> None:
+        m = self.model
+        with torch.no_grad():
+            self._layers = [(w.numpy().copy(), b.numpy().copy()) for w, b in zip(m.weights, m.biases)]
+            self._in = (m.input_mean.numpy().copy(), m.input_std.numpy().copy())
+            self._out = (m.output_mean.numpy().copy()[:, None], m.output_std.numpy().copy()[:, None])
+        self._version = m.updates
 
     def __call__(self, obs: np.ndarray, actions: np.ndarray) -> np.ndarray:
-        x = torch.as_tensor(np.concatenate([obs, actions], axis=-1), dtype=torch.float32)
-        with torch.inference_mode():
-            return self.model.reward(x).numpy()
+        if self._version != self.model.updates:
+            self._sync()
+        x = (np.concatenate([obs, actions], axis=-1).astype(np.float32) - self._in[0]) / self._in[1]
+        h = x[None]  # [1, B, in], broadcast over members
+        last = len(self._layers) - 1
+        for i, (w, b) in enumerate(self._layers):
+            h = h @ w + b
+            if i < last:
+                h = np.where(h > 0, h, self.model.negative_slope * h)
+        raw = h[..., 0]  # [members, B]
+        return ((raw - self._out[0]) / self._out[1]).mean(0)

@@ -164,6 +164,7 @@ class RewardTrainer:
         states = x.reshape(-1, x.shape[-1])
         sample = torch.randperm(len(states), generator=self.generator)[:20_000]
         self.model.set_output_stats(states[sample])
+        self.model.updates += 1
         return FitStats(train_loss, val_loss, val_accuracy, self.l2, len(self._train), len(self._val))
 
     def adapted_l2(self, l2: float, train_loss: float, val_loss: float) -> float:

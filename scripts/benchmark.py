@@ -1,0 +1,115 @@
+"""Preference learning against the true-reward PPO baseline, with paired seeds and equal timesteps.
+
+    python scripts/benchmark.py --tasks Hopper HalfCheetah Swimmer Reacher --seeds 3 --labels 700 \
+        --steps 1000000 --jobs 2 --out bench/core
+
+For each task and seed it trains ``prefrl train`` twice, once from ``--labels`` synthetic preferences and once
+on the true reward, the two side by side (so both see the same machine load), ``--jobs`` runs at a time.
+Finished runs are skipped, so an interrupted benchmark resumes. It writes ``results.csv`` (one row per run)
+and ``results.md`` (one row per task) into ``--out``:
+
+* final true return: mean true episode return over the last 10% of timesteps (as the paper's curves average
+  consecutive batches), mean over seeds;
+* return ratio: preference / true-reward final return (ratio of the seed means);
+* wall-time ratio: median over seeds of preference / true-reward training seconds, paired by seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from prefrl.plotting import read_csv
+
+PREFRL = [sys.executable, "-m", "prefrl.cli"]  # the prefrl of this interpreter, whatever is on PATH
+
+
+def final_return(run_dir: Path, total_steps: int, fraction: float = 0.1) -> float:
+    """Mean true return of the episodes that ended in the last ``fraction`` of the run's timesteps."""
+    episodes = read_csv(run_dir / "episodes.csv")
+    late = episodes["true_return"][episodes["timestep"] > (1 - fraction) * total_steps]
+    return float(late.mean()) if len(late) else float("nan")
+
+
+def train(run_dir: Path, task: str, seed: int, labels: int, steps: int, true_reward: bool) -> None:
+    if (run_dir / "summary.json").exists():
+        return
+    if run_dir.exists():  # an interrupted run: continue it
+        cmd = [*PREFRL, "train", "--resume", str(run_dir), "--no-progress"]
+    else:
+        cmd = [*PREFRL, "train", "--env", f"prefrl/{task}-v0", "--labels", str(labels), "--steps", str(steps),
+               "--seed", str(seed), "--out", str(run_dir), "--no-video", "--no-progress"]
+        if true_reward:
+            cmd.append("--true-reward")
+    print(" ".join(cmd[2:]), flush=True)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", nargs="+", default=["Hopper", "HalfCheetah", "Swimmer", "Reacher"])
+    parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1, paired across conditions")
+    parser.add_argument("--labels", type=int, default=700)
+    parser.add_argument("--steps", type=int, default=1_000_000)
+    parser.add_argument("--jobs", type=int, default=2, help="runs at a time (one per core)")
+    parser.add_argument("--out", type=Path, default=Path("bench/core"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    # Seed-major, each pair adjacent: the two conditions of a pair run side by side (same machine load), and
+    # an interrupted benchmark has every task at the first seeds.
+    runs = [(task, seed, true_reward) for seed in range(args.seeds) for task in args.tasks
+            for true_reward in (False, True)]
+
+    def run_dir(task: str, seed: int, true_reward: bool) -> Path:
+        return args.out / f"{task}__{'true' if true_reward else f'pref{args.labels}'}__{seed}"
+
+    started = time.time()
+    with ThreadPoolExecutor(args.jobs) as pool:
+        for future in [pool.submit(train, run_dir(*r), r[0], r[1], args.labels, args.steps, r[2]) for r in runs]:
+            future.result()
+
+    rows = []
+    for task, seed, true_reward in runs:
+        d = run_dir(task, seed, true_reward)
+        summary = json.loads((d / "summary.json").read_text())
+        rows.append({"task": task, "seed": seed, "condition": summary["condition"],
+                     "final_true_return": final_return(d, args.steps), "train_seconds": summary["train_seconds"],
+                     "labels": summary["labels"], "timesteps": summary["timesteps"]})
+    with (args.out / "results.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+    lines = [
+        f"Benchmark: {args.labels} labels vs true reward, {args.steps:,} steps, {args.seeds} seeds, "
+        f"{args.jobs} runs at a time; {platform.node()}, {platform.processor() or platform.machine()}, "
+        f"{time.strftime('%Y-%m-%d')}, {time.time() - started:.0f} s in all.",
+        "",
+        "| task | preference return (mean ± sd) | true-reward return (mean ± sd) | return ratio | wall-time ratio |",
+        "|---|---|---|---|---|",
+    ]
+    for task in args.tasks:
+        pref = [r for r in rows if r["task"] == task and r["condition"] != "true"]
+        true = [r for r in rows if r["task"] == task and r["condition"] == "true"]
+        p = [r["final_true_return"] for r in pref]
+        t = [r["final_true_return"] for r in true]
+        wall = statistics.median(a["train_seconds"] / b["train_seconds"] for a, b in zip(pref, true))
+        ratio = statistics.mean(p) / statistics.mean(t)
+        sd = lambda x: statistics.stdev(x) if len(x) > 1 else 0.0  # noqa: E731
+        lines.append(f"| {task} | {statistics.mean(p):.1f} ± {sd(p):.1f} | {statistics.mean(t):.1f} ± {sd(t):.1f} "
+                     f"| {ratio:.2f} | {wall:.2f} |")
+    (args.out / "results.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
