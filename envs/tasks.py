@@ -38,8 +38,8 @@ class FixedHorizon(gym.Wrapper):
     """Never terminates early, and reports the simulator state of every step in ``info``.
 
     ``info["qpos"]`` and ``info["qvel"]`` are the state *after* the step (after the reset for ``reset``), so a
-    sequence of them is enough to re-render a clip. ``info["fallen"]`` tells whether the wrapped model would
-    have terminated the episode here.
+    sequence of them is enough to re-render a clip. ``info["fallen"]`` tells whether the body is unhealthy here
+    (the v5 model's ``is_healthy``, or its termination condition for the pendulums).
     """
 
     def __init__(self, env: MujocoEnv):
@@ -55,7 +55,8 @@ class FixedHorizon(gym.Wrapper):
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
-        info = {**info, **self._state(), "fallen": bool(terminated)}
+        fallen = terminated or not getattr(self.env.unwrapped, "is_healthy", True)
+        info = {**info, **self._state(), "fallen": bool(fallen)}
         return obs, float(reward), False, truncated, info
 
 

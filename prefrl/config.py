@@ -48,7 +48,8 @@ class TrainConfig:
     progress: bool = True
     """Show a progress bar."""
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
+        """``ValueError`` naming the option to fix, for values no run can use."""
         if self.labels < 1:
             raise ValueError(f"--labels must be positive, got {self.labels}")
         if self.steps < 1:

@@ -141,6 +141,8 @@ def run(config: TrainConfig) -> Path:
     state = json.loads((files.checkpoint / "state.json").read_text()) if resuming else {}
     if resuming:
         restore(files, venv, learner, state)
+        for log in (files.metrics, files.episodes):  # rows written after the checkpoint will be written again
+            truncate_csv(log, max_timestep=state["timesteps"])
 
     started = time.time() - state.get("wall_time", 0.0)
     recent: deque[Segment] = deque(maxlen=max(4, 2 * hp.rollout_steps // spec.horizon))
@@ -201,6 +203,7 @@ def run(config: TrainConfig) -> Path:
 
 def prepare_run_dir(config: TrainConfig) -> RunFiles:
     """Create the run directory (or check the one to resume); never overwrites anything."""
+    config.check()
     if config.resume is not None:
         files = RunFiles(Path(config.resume))
         if not files.config.is_file():
@@ -342,6 +345,17 @@ def record_video(env_id: str, agent: PPO, venv: VecNormalize, path: Path, max_fp
 
 def mean(values: list[float]) -> float:
     return float(np.mean(values)) if values else math.nan
+
+
+def truncate_csv(path: Path, max_timestep: int) -> None:
+    """Keep the header and the rows whose first column (timesteps) is at most ``max_timestep``."""
+    if not path.exists():
+        return
+    with path.open(newline="") as f:
+        rows = list(csv.reader(f))
+    kept = rows[:1] + [r for r in rows[1:] if r and float(r[0]) <= max_timestep]
+    with path.open("w", newline="") as f:
+        csv.writer(f).writerows(kept)
 
 
 class CsvLog:
