@@ -60,16 +60,29 @@ TASKS: dict[str, TaskSpec] = {
     spec.env_id: spec
     for spec in [
         # dt = 0.008 s: 1.5 s would be 187 steps; the paper's 60-step cap gives 0.48 s clips.
-        TaskSpec("prefrl/Hopper-v0", "hopper", 0.008, 1000, "Move to the right; if equal, prefer the one that stays higher."),
-        TaskSpec("prefrl/Walker2d-v0", "walker2d", 0.008, 1000, "Move to the right; if equal, prefer the one that stays upright."),
+        TaskSpec(
+            "prefrl/Hopper-v0", "hopper", 0.008, 1000, "Move to the right; if equal, prefer the one that stays higher."
+        ),
+        TaskSpec(
+            "prefrl/Walker2d-v0",
+            "walker2d",
+            0.008,
+            1000,
+            "Move to the right; if equal, prefer the one that stays upright.",
+        ),
         TaskSpec("prefrl/Swimmer-v0", "swimmer", 0.04, 1000, "Move to the right."),
         TaskSpec("prefrl/HalfCheetah-v0", "half_cheetah", 0.05, 1000, "Run to the right."),
         TaskSpec("prefrl/Ant-v0", "ant", 0.05, 1000, "Move to the right; if equal, prefer the one that stays upright."),
         # Reacher's episodes last 50 steps (1 s); a 1.5 s clip cannot fit, so clips are 25 steps (0.5 s).
         TaskSpec("prefrl/Reacher-v0", "reacher", 0.02, 50, "Move the fingertip onto the red target.", 25),
         TaskSpec("prefrl/InvertedPendulum-v0", "inverted_pendulum", 0.04, 1000, "Keep the pole upright."),
-        TaskSpec("prefrl/InvertedDoublePendulum-v0", "inverted_double_pendulum", 0.05, 1000,
-                 "Keep the double pole upright and still, near the middle."),
+        TaskSpec(
+            "prefrl/InvertedDoublePendulum-v0",
+            "inverted_double_pendulum",
+            0.05,
+            1000,
+            "Keep the double pole upright and still, near the middle.",
+        ),
     ]
 }
 

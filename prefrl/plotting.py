@@ -32,8 +32,9 @@ def plot_learning_curve(metrics_csv: Path, episodes_csv: Path, out: Path, title:
     """True (and learned) episode return against timesteps, and labels against timesteps."""
     episodes, metrics = read_csv(episodes_csv), read_csv(metrics_csv)
     has_labels = bool(metrics) and np.isfinite(metrics.get("labels", np.array([np.nan]))).any()
-    fig, axes = plt.subplots(2 if has_labels else 1, 1, figsize=(7, 6 if has_labels else 3.8), sharex=True,
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        2 if has_labels else 1, 1, figsize=(7, 6 if has_labels else 3.8), sharex=True, squeeze=False
+    )
     ax = axes[0, 0]
     if episodes:
         t, ret = episodes["timestep"], episodes["true_return"]

@@ -45,8 +45,22 @@ def train(run_dir: Path, task: str, seed: int, labels: int, steps: int, true_rew
     if run_dir.exists():  # an interrupted run: continue it
         cmd = [*PREFRL, "train", "--resume", str(run_dir), "--no-progress"]
     else:
-        cmd = [*PREFRL, "train", "--env", f"prefrl/{task}-v0", "--labels", str(labels), "--steps", str(steps),
-               "--seed", str(seed), "--out", str(run_dir), "--no-video", "--no-progress"]
+        cmd = [
+            *PREFRL,
+            "train",
+            "--env",
+            f"prefrl/{task}-v0",
+            "--labels",
+            str(labels),
+            "--steps",
+            str(steps),
+            "--seed",
+            str(seed),
+            "--out",
+            str(run_dir),
+            "--no-video",
+            "--no-progress",
+        ]
         if true_reward:
             cmd.append("--true-reward")
     print(" ".join(cmd[2:]), flush=True)
@@ -66,8 +80,9 @@ def main() -> None:
 
     # Seed-major, each pair adjacent: the two conditions of a pair run side by side (same machine load), and
     # an interrupted benchmark has every task at the first seeds.
-    runs = [(task, seed, true_reward) for seed in range(args.seeds) for task in args.tasks
-            for true_reward in (False, True)]
+    runs = [
+        (task, seed, true_reward) for seed in range(args.seeds) for task in args.tasks for true_reward in (False, True)
+    ]
 
     def run_dir(task: str, seed: int, true_reward: bool) -> Path:
         return args.out / f"{task}__{'true' if true_reward else f'pref{args.labels}'}__{seed}"
@@ -81,9 +96,17 @@ def main() -> None:
     for task, seed, true_reward in runs:
         d = run_dir(task, seed, true_reward)
         summary = json.loads((d / "summary.json").read_text())
-        rows.append({"task": task, "seed": seed, "condition": summary["condition"],
-                     "final_true_return": final_return(d, args.steps), "train_seconds": summary["train_seconds"],
-                     "labels": summary["labels"], "timesteps": summary["timesteps"]})
+        rows.append(
+            {
+                "task": task,
+                "seed": seed,
+                "condition": summary["condition"],
+                "final_true_return": final_return(d, args.steps),
+                "train_seconds": summary["train_seconds"],
+                "labels": summary["labels"],
+                "timesteps": summary["timesteps"],
+            }
+        )
     with (args.out / "results.csv").open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -105,8 +128,10 @@ def main() -> None:
         wall = statistics.median(a["train_seconds"] / b["train_seconds"] for a, b in zip(pref, true))
         ratio = statistics.mean(p) / statistics.mean(t)
         sd = lambda x: statistics.stdev(x) if len(x) > 1 else 0.0  # noqa: E731
-        lines.append(f"| {task} | {statistics.mean(p):.1f} ± {sd(p):.1f} | {statistics.mean(t):.1f} ± {sd(t):.1f} "
-                     f"| {ratio:.2f} | {wall:.2f} |")
+        lines.append(
+            f"| {task} | {statistics.mean(p):.1f} ± {sd(p):.1f} | {statistics.mean(t):.1f} ± {sd(t):.1f} "
+            f"| {ratio:.2f} | {wall:.2f} |"
+        )
     (args.out / "results.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -14,8 +14,13 @@ PREFRL = [sys.executable, "-m", "prefrl.cli"]
 
 
 def prefrl(*args, timeout=300):
-    return subprocess.run([*PREFRL, *map(str, args)], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "MUJOCO_GL": "egl"})
+    return subprocess.run(
+        [*PREFRL, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "MUJOCO_GL": "egl"},
+    )
 
 
 def count(db, table):
@@ -32,11 +37,21 @@ def test_help_explains_every_option():
 
 def test_smoke_run_leaves_a_complete_run_directory(tmp_path):
     out = tmp_path / "run"
-    result = prefrl("train", "--env", "prefrl/Reacher-v0", "--labels", "20", "--steps", "4096", "--out", out,
-                    "--no-progress")
+    result = prefrl(
+        "train", "--env", "prefrl/Reacher-v0", "--labels", "20", "--steps", "4096", "--out", out, "--no-progress"
+    )
     assert result.returncode == 0, result.stderr
-    for name in ["config.json", "preferences.sqlite", "metrics.csv", "episodes.csv", "learning_curve.png",
-                 "final_policy.mp4", "summary.json", "checkpoint/policy.zip", "checkpoint/reward_model.pt"]:
+    for name in [
+        "config.json",
+        "preferences.sqlite",
+        "metrics.csv",
+        "episodes.csv",
+        "learning_curve.png",
+        "final_policy.mp4",
+        "summary.json",
+        "checkpoint/policy.zip",
+        "checkpoint/reward_model.pt",
+    ]:
         assert (out / name).is_file(), name
     assert list((out / "tb").rglob("events.out.tfevents.*"))
     assert count(out / "preferences.sqlite", "queries") == 20 == count(out / "preferences.sqlite", "answers")
@@ -49,18 +64,31 @@ def test_smoke_run_leaves_a_complete_run_directory(tmp_path):
 
 def test_true_reward_baseline(tmp_path):
     out = tmp_path / "base"
-    result = prefrl("train", "--env", "prefrl/Reacher-v0", "--true-reward", "--steps", "2048", "--out", out,
-                    "--no-progress", "--no-video")
+    result = prefrl(
+        "train",
+        "--env",
+        "prefrl/Reacher-v0",
+        "--true-reward",
+        "--steps",
+        "2048",
+        "--out",
+        out,
+        "--no-progress",
+        "--no-video",
+    )
     assert result.returncode == 0, result.stderr
     assert not (out / "preferences.sqlite").exists()
     assert json.loads((out / "summary.json").read_text())["condition"] == "true"
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--env", "prefrl/Nope-v0"], "unknown env id"),
-    (["--labels", "0"], "--labels must be positive"),
-    (["--steps", "-5"], "--steps must be positive"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--env", "prefrl/Nope-v0"], "unknown env id"),
+        (["--labels", "0"], "--labels must be positive"),
+        (["--steps", "-5"], "--steps must be positive"),
+    ],
+)
 def test_bad_input_exits_2_with_one_line(tmp_path, args, message):
     result = prefrl("train", *args, "--out", tmp_path / "x")
     assert result.returncode == 2
@@ -94,8 +122,22 @@ def test_corrupt_or_foreign_database_on_resume(tmp_path):
 
 def test_killed_run_resumes_without_losing_labels(tmp_path):
     out = tmp_path / "run"
-    cmd = [*PREFRL, "train", "--env", "prefrl/Reacher-v0", "--labels", "40", "--steps", "40960",
-           "--checkpoint-every", "4096", "--out", str(out), "--no-progress", "--no-video"]
+    cmd = [
+        *PREFRL,
+        "train",
+        "--env",
+        "prefrl/Reacher-v0",
+        "--labels",
+        "40",
+        "--steps",
+        "40960",
+        "--checkpoint-every",
+        "4096",
+        "--out",
+        str(out),
+        "--no-progress",
+        "--no-video",
+    ]
     process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 240
     state = out / "checkpoint" / "state.json"

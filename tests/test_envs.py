@@ -40,8 +40,9 @@ def test_fixed_horizon_and_simulator_state(env_id):
     env.close()
 
 
-@pytest.mark.parametrize("env_id,falls", [("prefrl/Hopper-v0", True), ("prefrl/Walker2d-v0", True),
-                                           ("prefrl/Ant-v0", False)])  # full torque doesn't topple the Ant
+@pytest.mark.parametrize(
+    "env_id,falls", [("prefrl/Hopper-v0", True), ("prefrl/Walker2d-v0", True), ("prefrl/Ant-v0", False)]
+)  # full torque doesn't topple the Ant
 def test_falling_loses_the_healthy_bonus_and_control_costs_nothing(env_id, falls):
     env = gym.make(env_id)
     env.reset(seed=0)
@@ -59,8 +60,11 @@ def test_falling_loses_the_healthy_bonus_and_control_costs_nothing(env_id, falls
 
 
 def test_reacher_and_swimmer_rewards_have_no_control_term():
-    for env_id, key in [("prefrl/Reacher-v0", "reward_dist"), ("prefrl/Swimmer-v0", "reward_forward"),
-                        ("prefrl/HalfCheetah-v0", "reward_forward")]:
+    for env_id, key in [
+        ("prefrl/Reacher-v0", "reward_dist"),
+        ("prefrl/Swimmer-v0", "reward_forward"),
+        ("prefrl/HalfCheetah-v0", "reward_forward"),
+    ]:
         env = gym.make(env_id)
         env.reset(seed=0)
         _, reward, _, _, info = env.step(env.action_space.high)

@@ -25,7 +25,9 @@ def test_answers_through_ask_and_poll(clip):
     oracle.ask([query(clip, [1], [0], qid=5), query(clip, [0], [1], qid=6)])
     answers = oracle.answers()
     assert [(a.query_id, a.preference, a.labeler) for a in answers] == [
-        (5, Preference.LEFT, "oracle"), (6, Preference.RIGHT, "oracle")]
+        (5, Preference.LEFT, "oracle"),
+        (6, Preference.RIGHT, "oracle"),
+    ]
     assert oracle.answers() == []  # each answer is handed over once
 
 

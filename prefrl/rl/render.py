@@ -41,7 +41,7 @@ class ClipRenderer:
     def _camera(self, env_id: str, model: mujoco.MjModel) -> mujoco.MjvCamera:
         camera = mujoco.MjvCamera()
         mujoco.mjv_defaultFreeCamera(model, camera)
-        config = dict(getattr(self.sim, "mujoco_renderer").default_cam_config or {})
+        config = dict(self.sim.mujoco_renderer.default_cam_config or {})
         spec_model = prefrl.envs.task_spec(env_id).model
         body = _TRACKED_BODY.get(spec_model, 0)
         config.pop("trackbodyid", None)
@@ -88,7 +88,12 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float) -> Path:
         imageio.mimsave(path, list(frames), duration=1000 / fps, loop=0)
     else:
         imageio.mimsave(
-            path, list(frames), fps=fps, codec="libx264", pixelformat="yuv420p", macro_block_size=8,
+            path,
+            list(frames),
+            fps=fps,
+            codec="libx264",
+            pixelformat="yuv420p",
+            macro_block_size=8,
             ffmpeg_log_level="error",
         )
     return path
