@@ -33,6 +33,11 @@ class RewardEnsemble(nn.Module):
         negative_slope: Leaky ReLU slope (0.01 in the paper).
     """
 
+    input_mean: torch.Tensor
+    input_std: torch.Tensor
+    output_mean: torch.Tensor
+    output_std: torch.Tensor
+
     def __init__(self, obs_dim: int, act_dim: int, members: int = 3, hidden: int = 64, negative_slope: float = 0.01):
         super().__init__()
         if members < 1:

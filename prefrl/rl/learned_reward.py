@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
-from stable_baselines3.common.vec_env.base_vec_env import VecEnvStepReturn
+from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
 
 from prefrl.reward_model import RewardFn
 
@@ -26,8 +26,8 @@ class LearnedRewardVecEnv(VecEnvWrapper):
         self._obs: np.ndarray | None = None
         self._actions: np.ndarray | None = None
 
-    def reset(self) -> np.ndarray:
-        self._obs = self.venv.reset()
+    def reset(self) -> VecEnvObs:
+        self._obs = np.asarray(self.venv.reset())
         return self._obs
 
     def step_async(self, actions: np.ndarray) -> None:
@@ -40,5 +40,5 @@ class LearnedRewardVecEnv(VecEnvWrapper):
         rewards = self.reward_fn(self._obs, self._actions).astype(np.float32)
         for info, true_reward in zip(infos, true_rewards):
             info["true_reward"] = float(true_reward)
-        self._obs = obs
+        self._obs = np.asarray(obs)
         return obs, rewards, dones, infos

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
-from stable_baselines3.common.vec_env.base_vec_env import VecEnvStepReturn
+from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
 
 from prefrl.segment import Segment
 
@@ -29,8 +29,8 @@ class SegmentRecorder(VecEnvWrapper):
         self._starts = [0] * self.num_envs
         self._done: list[Segment] = []
 
-    def reset(self) -> np.ndarray:
-        self._obs = self.venv.reset()
+    def reset(self) -> VecEnvObs:
+        self._obs = np.asarray(self.venv.reset())
         self._steps = [[] for _ in range(self.num_envs)]
         self._starts = [self.timestep] * self.num_envs
         return self._obs
@@ -49,7 +49,7 @@ class SegmentRecorder(VecEnvWrapper):
                 self._steps[i] = []
                 self._starts[i] = self.timestep + self.num_envs
         self.timestep += self.num_envs
-        self._obs = obs
+        self._obs = np.asarray(obs)
         return obs, rewards, dones, infos
 
     def _episode(self, i: int) -> Segment:

@@ -41,7 +41,8 @@ class ClipRenderer:
     def _camera(self, env_id: str, model: mujoco.MjModel) -> mujoco.MjvCamera:
         camera = mujoco.MjvCamera()
         mujoco.mjv_defaultFreeCamera(model, camera)
-        config = dict(self.sim.mujoco_renderer.default_cam_config or {})
+        renderer = self.sim.mujoco_renderer  # type: ignore[attr-defined]
+        config = dict(renderer.default_cam_config or {})
         spec_model = prefrl.envs.task_spec(env_id).model
         body = _TRACKED_BODY.get(spec_model, 0)
         config.pop("trackbodyid", None)
