@@ -9,11 +9,28 @@ from prefrl.envs import TASKS, task_spec
 ENV_IDS = sorted(TASKS)
 
 
+PAPER_TASKS = [
+    "Hopper",
+    "Walker2d",
+    "Swimmer",
+    "HalfCheetah",
+    "Ant",
+    "Reacher",
+    "InvertedPendulum",
+    "InvertedDoublePendulum",
+]
+
+
 def test_all_eight_paper_tasks_are_registered():
-    assert len(ENV_IDS) == 8
+    """The paper's eight MuJoCo tasks, and besides them only its novel behaviours (tests/test_behaviours.py)."""
+    paper = {f"prefrl/{task}-v0" for task in PAPER_TASKS}
+    assert paper <= set(ENV_IDS)
+    assert set(ENV_IDS) - paper == set(prefrl.envs.NOVEL_BEHAVIOURS)
     assert all(env_id in gym.registry for env_id in ENV_IDS)
 
 
+@pytest.mark.filterwarnings("ignore:.*is different from the unwrapped version")  # we check both on purpose
+@pytest.mark.filterwarnings("ignore:.*Box observation space (minimum|maximum) value is")  # MuJoCo obs are unbounded
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_check_env(env_id):
     env = gym.make(env_id)
