@@ -1,7 +1,8 @@
 """prefrl's MuJoCo tasks, changed as in Christiano et al. (2017), section 3.1.1.
 
-Importing this module registers ``prefrl/<Task>-v0`` for the eight MuJoCo tasks of the paper, built on
-gymnasium's v5 models, with the paper's two changes:
+Importing this module registers ``prefrl/<Task>-v0`` for the eight MuJoCo tasks of the paper, and for its two
+novel behaviours (section 3.2: ``HopperBackflip``, ``HalfCheetahOneLeg``; see ``envs/behaviours.py``), built
+on gymnasium's v5 models, with the paper's two changes:
 
 * every episode has the same length (no early termination; falling loses the healthy bonus instead), because
   a variable episode length leaks information about the reward;
@@ -83,8 +84,27 @@ TASKS: dict[str, TaskSpec] = {
             1000,
             "Keep the double pole upright and still, near the middle.",
         ),
+        # Novel behaviours with no reward function (paper section 3.2), taught by a person or a scripted
+        # teacher (prefrl.behaviour_teachers). The Hopper steps at dt = 0.016 s, so a 60-step clip lasts
+        # 0.96 s and shows most of a flip (see envs/behaviours.py); the Cheetah is the unchanged half_cheetah.
+        TaskSpec(
+            "prefrl/HopperBackflip-v0",
+            "hopper_backflip",
+            0.016,
+            1000,
+            "Prefer the clip that looks more like a backflip: turning over backwards and landing upright.",
+        ),
+        TaskSpec(
+            "prefrl/HalfCheetahOneLeg-v0",
+            "half_cheetah",
+            0.05,
+            1000,
+            "Prefer the clip that moves further to the right while keeping one leg off the ground.",
+        ),
     ]
 }
+NOVEL_BEHAVIOURS = ("prefrl/HopperBackflip-v0", "prefrl/HalfCheetahOneLeg-v0")
+"""Tasks of the paper's section 3.2; the others in ``TASKS`` are the eight MuJoCo tasks of section 3.1.1."""
 
 
 def task_spec(env_id: str) -> TaskSpec:

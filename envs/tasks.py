@@ -19,6 +19,8 @@ from gymnasium.envs.mujoco.reacher_v5 import ReacherEnv
 from gymnasium.envs.mujoco.swimmer_v5 import SwimmerEnv
 from gymnasium.envs.mujoco.walker2d_v5 import Walker2dEnv
 
+from prefrl.envs.behaviours import HopperBackflipEnv
+
 # Constructor arguments that turn each v5 model into the paper's version: no control penalty and, where the
 # model has one, no termination when unhealthy (it loses its healthy bonus instead). The two pendulums have no
 # such switch; FixedHorizon ignores their termination, and their rewards already pay nothing once fallen.
@@ -31,6 +33,9 @@ MODELS: dict[str, tuple[type[MujocoEnv], dict[str, Any]]] = {
     "reacher": (ReacherEnv, {"reward_control_weight": 0.0}),
     "inverted_pendulum": (InvertedPendulumEnv, {}),
     "inverted_double_pendulum": (InvertedDoublePendulumEnv, {}),
+    # Novel behaviours (paper section 3.2); see envs/behaviours.py. No control penalty and no termination
+    # either; the reward counts completed backflips, for logging only.
+    "hopper_backflip": (HopperBackflipEnv, {}),
 }
 
 

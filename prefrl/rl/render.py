@@ -12,7 +12,8 @@ import numpy as np
 import prefrl.envs  # noqa: F401  (registers prefrl/* ids)
 
 # Bodies the camera follows, so a runner stays in view (0 = a fixed camera).
-_TRACKED_BODY = {"hopper": 1, "walker2d": 1, "swimmer": 1, "half_cheetah": 1, "ant": 1}
+# The tracking camera follows the body's position, not its orientation, so a flipping Hopper stays in view upright.
+_TRACKED_BODY = {"hopper": 1, "hopper_backflip": 1, "walker2d": 1, "swimmer": 1, "half_cheetah": 1, "ant": 1}
 
 
 class ClipRenderer:

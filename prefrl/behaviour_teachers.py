@@ -1,0 +1,159 @@
+"""Scripted teachers for behaviours with no reward function (Christiano et al., 2017, section 3.2).
+
+They stand in for a person's judgement of a clip, from its simulator states only, so the novel behaviours can
+be learned and checked without a human in the loop. Like ``SyntheticOracle`` they answer at once through the
+``Teacher`` interface; they never see the task's reward.
+
+* ``"backflip"`` (Hopper): prefers more backward rotation of the torso while it is off the floor, and a clip
+  that ends upright (``BackflipScore``).
+* ``"one-leg"`` (Half-Cheetah): prefers forward progress made while one leg stays off the ground, and punishes
+  each moment that leg (or the body) touches it (``OneLegScore``).
+
+    >>> teacher = make_behaviour_teacher("backflip", dt=0.016)
+    >>> teacher.ask(queries); answers = teacher.answers()
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from prefrl.behaviour_metrics import HOPPER_NQ, TURN
+from prefrl.cheetah_kinematics import CHEETAH_NQ, part_heights
+from prefrl.preference import Answer, Preference, Query
+from prefrl.segment import Segment
+
+
+class ClipScore(Protocol):
+    """How much a clip looks like the wanted behaviour; higher is better."""
+
+    def __call__(self, clip: Segment) -> float: ...
+
+
+def _check_states(clip: Segment, nq: int, who: str) -> None:
+    if clip.qpos.ndim != 2 or clip.qpos.shape[1] != nq:
+        raise ValueError(f"the {who} teacher judges clips with {nq} positions per state, got {clip.qpos.shape}")
+
+
+@dataclass(frozen=True)
+class BackflipScore:
+    """Backward turns of the Hopper's torso in a clip, plus a bonus for ending upright.
+
+    Rotation counts only while the torso's centre is above ``airborne_height`` (a backflip happens in the air;
+    rolling over on the floor is not one), and forward rotation subtracts. Backward is decreasing pitch
+    (``qpos[:, 2]``; see ``prefrl.behaviour_metrics``). The landing bonus is worth less than half a turn, so a
+    clip of half a flip beats one of standing still, and a full flip that lands beats one that over-rotates.
+
+    Args:
+        airborne_height: Torso-centre height (m) above which rotation counts.
+        upright_tolerance: Radians from vertical still called upright.
+        stand_height: Torso-centre height (m) of an upright Hopper on its foot.
+        landing_bonus: Score (in turns) of a clip that ends upright.
+    """
+
+    airborne_height: float = 0.5
+    upright_tolerance: float = math.radians(30)
+    stand_height: float = 0.7
+    landing_bonus: float = 0.3
+
+    def __call__(self, clip: Segment) -> float:
+        _check_states(clip, HOPPER_NQ, "backflip")
+        height, pitch = clip.qpos[:, 1], clip.qpos[:, 2]
+        off_floor = np.minimum(height[:-1], height[1:]) > self.airborne_height
+        turns = float(np.sum(-np.diff(pitch) * off_floor)) / TURN
+        upright = math.cos(pitch[-1]) >= math.cos(self.upright_tolerance) and height[-1] >= self.stand_height
+        return turns + self.landing_bonus * upright
+
+
+@dataclass(frozen=True)
+class OneLegScore:
+    """Forward progress of the Half-Cheetah on one leg, as metres, for whichever leg does better in the clip.
+
+    Each step counts for a leg when that leg and the body are at least ``clearance`` off the ground (from the
+    clip's states by ``prefrl.cheetah_kinematics``): it earns the distance moved forward plus
+    ``hold_bonus * dt``; every other step costs ``touch_penalty * dt``. The penalty is several times the
+    Half-Cheetah's usual running speeds, so a two-legged gait, in which each foot is down part of the time,
+    loses to moving forward on one leg, and holding a leg up while standing still beats standing on both.
+
+    Args:
+        dt: Seconds per step.
+        clearance: Height (m) above which a part is off the ground.
+        hold_bonus: Score per second (m/s) for keeping the leg up.
+        touch_penalty: Score lost per second (m/s) while the raised leg or the body is down.
+    """
+
+    dt: float
+    clearance: float = 0.05
+    hold_bonus: float = 0.5
+    touch_penalty: float = 30.0
+
+    def __call__(self, clip: Segment) -> float:
+        _check_states(clip, CHEETAH_NQ, "one-leg")
+        heights = {part: h[1:] for part, h in part_heights(clip.qpos).items()}
+        forward = np.diff(clip.qpos[:, 0])
+        body_clear = heights["body"] > self.clearance
+        scores = []
+        for leg in ("back", "front"):
+            raised = (heights[leg] > self.clearance) & body_clear
+            gain = np.where(raised, forward + self.hold_bonus * self.dt, -self.touch_penalty * self.dt)
+            scores.append(float(gain.sum()))
+        return max(scores)
+
+
+class ScriptedTeacher:
+    """Prefers the clip with the higher ``score``; answers at once (the ``Teacher`` protocol).
+
+    Args:
+        score: What it looks for in a clip.
+        tie_tolerance: Answer ``EQUAL`` when the two scores differ by at most this much.
+        labeler: Name recorded with each answer.
+    """
+
+    def __init__(self, score: ClipScore, tie_tolerance: float = 0.0, labeler: str = "scripted"):
+        if tie_tolerance < 0:
+            raise ValueError(f"tie_tolerance must be >= 0, got {tie_tolerance}")
+        self.score = score
+        self.tie_tolerance = tie_tolerance
+        self.labeler = labeler
+        self._pending: list[Answer] = []
+
+    def judge(self, query: Query) -> Preference:
+        """The teacher's preference for one query."""
+        diff = self.score(query.left) - self.score(query.right)
+        if abs(diff) <= self.tie_tolerance:
+            return Preference.EQUAL
+        return Preference.LEFT if diff > 0 else Preference.RIGHT
+
+    def ask(self, queries: Sequence[Query]) -> None:
+        now = time.time()
+        self._pending += [Answer(q.id, self.judge(q), self.labeler, now) for q in queries]
+
+    def answers(self) -> list[Answer]:
+        answers, self._pending = self._pending, []
+        return answers
+
+
+BEHAVIOUR_TEACHERS = ("backflip", "one-leg")
+"""Names of the scripted teachers, as ``--teacher`` takes them."""
+
+
+def make_behaviour_teacher(name: str, dt: float, tie_tolerance: float = 0.0) -> ScriptedTeacher:
+    """The scripted teacher called ``name`` for a task stepping ``dt`` seconds.
+
+    Args:
+        name: One of ``BEHAVIOUR_TEACHERS``.
+        dt: The task's seconds per step (``TaskSpec.dt``).
+        tie_tolerance: Scores this close are ``EQUAL`` (turns for ``backflip``, metres for ``one-leg``).
+    """
+    if name == "backflip":
+        score: ClipScore = BackflipScore()
+    elif name == "one-leg":
+        score = OneLegScore(dt)
+    else:
+        raise ValueError(f"unknown scripted teacher {name!r}; choose one of {', '.join(BEHAVIOUR_TEACHERS)}")
+    return ScriptedTeacher(score, tie_tolerance, labeler=name)

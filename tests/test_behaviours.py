@@ -1,0 +1,232 @@
+"""The novel behaviours: flip counter, one-leg metric, scripted teachers, and the two tasks."""
+
+import math
+
+import gymnasium as gym
+import mujoco
+import numpy as np
+import pytest
+
+import prefrl.envs  # noqa: F401
+from prefrl.behaviour_metrics import count_backflips, forward_speed, one_leg_fraction
+from prefrl.behaviour_teachers import make_behaviour_teacher
+from prefrl.cheetah_kinematics import geom_lowest_points, part_heights
+from prefrl.preference import Preference, Query
+from prefrl.rl.ground_contact import cheetah_contacts
+from prefrl.segment import Segment
+
+DT = 0.016  # prefrl/HopperBackflip-v0
+TURN = 2 * math.pi
+
+
+# --- Hopper state sequences, built by hand ---------------------------------------------------------------------
+
+
+def hopper(pitch, height):
+    """Hopper states ``[T, 6]`` with the given torso pitch and height (x and joints 0)."""
+    pitch, height = np.broadcast_arrays(np.asarray(pitch, float), np.asarray(height, float))
+    qpos = np.zeros((len(pitch), 6))
+    qpos[:, 1], qpos[:, 2] = height, pitch
+    return qpos
+
+
+def stand(steps=20, pitch=0.0):
+    return hopper(np.full(steps, pitch), 1.25)
+
+
+def flip(turns=1.0, steps=40, start=0.0, land_height=1.25):
+    """A jump turning ``turns`` backwards (pitch decreasing) at ~10 rad/s, torso up to 2 m; ends at land_height."""
+    s = np.linspace(0, 1, steps)
+    height = 1.25 + 3 * s * (1 - s) + (land_height - 1.25) * s
+    return hopper(start - turns * TURN * s, height)
+
+
+def fall(to_pitch=-math.pi / 2, steps=30):
+    s = np.linspace(0, 1, steps)
+    return hopper(to_pitch * s, 1.25 - 1.1 * s)
+
+
+def seq(*parts):
+    return np.concatenate(parts)
+
+
+def test_a_scripted_backflip_counts_exactly_once():
+    assert count_backflips(seq(stand(), flip(), stand(pitch=-TURN)), DT) == 1
+
+
+def test_two_flips_count_twice_one_after_the_other_or_in_one_jump():
+    assert count_backflips(seq(stand(), flip(), stand(pitch=-TURN), flip(start=-TURN), stand(pitch=-2 * TURN)), DT) == 2
+    assert count_backflips(seq(stand(), flip(turns=2, steps=70), stand(pitch=-2 * TURN)), DT) == 2
+
+
+def test_a_fall_a_half_turn_and_a_forward_flip_do_not_count():
+    assert count_backflips(seq(stand(), fall(), hopper(np.full(20, -math.pi / 2), 0.15)), DT) == 0
+    half = seq(stand(), flip(turns=0.5, land_height=0.3), hopper(np.full(20, -math.pi), 0.3))  # lands on its head
+    assert count_backflips(half, DT) == 0
+    there_and_back = seq(stand(), flip(turns=0.5), flip(turns=-0.5, start=-math.pi), stand())
+    assert count_backflips(there_and_back, DT) == 0
+    assert count_backflips(seq(stand(), flip(turns=-1), stand(pitch=TURN)), DT) == 0
+
+
+def test_a_full_turn_that_does_not_land_upright_does_not_count():
+    lying = seq(stand(), flip(land_height=0.2), hopper(np.full(20, -TURN), 0.2))  # comes down flat
+    assert count_backflips(lying, DT) == 0
+    spinning_on = seq(stand(), flip(turns=1.5, steps=60), fall(steps=10) + [0, 0, -3 * math.pi, 0, 0, 0])
+    assert count_backflips(spinning_on, DT) == 0  # passed upright in the air, still spinning, then crashed
+
+
+def test_count_backflips_rejects_other_bodies():
+    with pytest.raises(ValueError, match="Hopper states"):
+        count_backflips(np.zeros((10, 9)), DT)
+
+
+def test_a_simulated_backflip_is_counted_by_the_env():
+    """Launched upwards with a backward spin, the passive Hopper turns once and lands upright: reward 1."""
+    env = gym.make("prefrl/HopperBackflip-v0")
+    env.reset(seed=0)
+    sim = env.unwrapped
+    qvel = np.zeros(sim.model.nv)
+    qvel[1], qvel[2] = 5.0, -6.0  # up 5 m/s, pitch rate -6 rad/s (backwards)
+    sim.set_state(sim.init_qpos + [0, 0.05, 0, 0, 0, 0], qvel)
+    sim.flips.reset(0.0)
+    qpos, total = [], 0.0
+    for _ in range(80):
+        _, reward, _, _, info = env.step(np.zeros(3))
+        qpos.append(info["qpos"])
+        total += reward
+    env.close()
+    assert total == 1.0 and info["backflips"] == 1
+    assert count_backflips(np.array(qpos), DT) == 1
+    assert -TURN - 0.5 < qpos[-1][2] < -TURN + 0.5
+
+
+def test_backflip_task_observes_the_pitch_as_cos_and_sin():
+    env = gym.make("prefrl/HopperBackflip-v0")
+    obs, info = env.reset(seed=0)
+    assert obs.shape == (12,) and env.observation_space.shape == (12,)
+    assert env.unwrapped.dt == pytest.approx(DT)
+    pitch = info["qpos"][2]
+    np.testing.assert_allclose(obs[1:3], [math.cos(pitch), math.sin(pitch)])
+    env.close()
+
+
+# --- Half-Cheetah contacts and the one-leg metric ------------------------------------------------------------------
+
+
+def test_one_leg_fraction_on_constructed_contacts():
+    n = 40
+    down, up = np.ones(n, bool), np.zeros(n, bool)
+    assert one_leg_fraction(down, up, up) == (1.0, "front")  # stands on the back leg, front one up
+    assert one_leg_fraction(up, down, up, window=10) == (1.0, "back")
+    assert one_leg_fraction(down, down, up)[0] == 0.0
+    assert one_leg_fraction(up, up, down)[0] == 0.0  # lying on its back, legs in the air
+    gallop_back, gallop_front = np.arange(n) % 6 == 0, np.arange(n) % 6 == 3  # each foot touches once a stride
+    assert one_leg_fraction(gallop_back, gallop_front, up)[0] > 0.8  # a single instant: mostly in the air
+    assert one_leg_fraction(gallop_back, gallop_front, up, window=10)[0] == 0.0  # but not one-legged
+
+
+def test_forward_speed():
+    qpos = np.zeros((11, 9))
+    qpos[:, 0] = np.linspace(0, 2, 11)
+    assert forward_speed(qpos, 0.05) == pytest.approx(4.0)
+
+
+def test_numpy_kinematics_match_mujoco():
+    env = gym.make("prefrl/HalfCheetahOneLeg-v0")
+    model = env.unwrapped.model
+    env.close()
+    data = mujoco.MjData(model)
+    qpos = np.random.default_rng(0).uniform(-1, 1, size=(20, 9)) * [3, 0.3, 3, 1, 1, 1, 1, 1, 1]
+    lowest = geom_lowest_points(qpos)
+    for t, q in enumerate(qpos):
+        data.qpos[:] = q
+        mujoco.mj_kinematics(model, data)
+        for name, heights in lowest.items():
+            g = model.geom(name).id
+            radius, half = model.geom_size[g][:2]
+            axis_z = data.geom_xmat[g].reshape(3, 3)[2, 2]
+            expected = data.geom_xpos[g][2] - half * abs(axis_z) - radius
+            assert heights[t] == pytest.approx(expected, abs=1e-9)
+
+
+# Cheetah poses: back foot on the ground and front leg lifted; both feet down; front foot down, back leg lifted.
+FRONT_UP = np.array([0, -0.0764, 0, 0, 0, 0, -0.9, -1.0, 0])
+BOTH_DOWN = np.array([0, -0.1062, 0, 0, 0, 0, 0, 0, 0])
+BACK_UP = np.array([0, -0.1062, 0, 0.9, 0.7, 0, 0, 0, 0])
+
+
+def cheetah_clip(poses, speed, dt=0.05):
+    qpos = np.array(poses, dtype=float)
+    qpos[:, 0] = speed * dt * np.arange(len(qpos))
+    n = len(qpos)
+    return Segment(np.zeros((n, 17)), np.zeros((n, 6)), np.zeros(n), qpos, np.zeros((n, 9)))
+
+
+def test_constructed_poses_touch_where_meant():
+    heights = part_heights(np.array([FRONT_UP, BOTH_DOWN, BACK_UP]))
+    assert heights["back"][0] == pytest.approx(0, abs=1e-3) and heights["front"][0] > 0.3
+    assert heights["front"][1] < 0.05 and heights["back"][2] > 0.2
+    contacts = cheetah_contacts(np.array([FRONT_UP, BOTH_DOWN, BACK_UP]) - [0, 0.005, 0, 0, 0, 0, 0, 0, 0])
+    assert contacts["back"].tolist() == [True, True, False]
+    assert contacts["front"].tolist() == [False, True, True]
+    assert not contacts["body"].any()
+
+
+# --- The scripted teachers -----------------------------------------------------------------------------------------
+
+
+def hopper_clip(qpos):
+    n = len(qpos)
+    return Segment(np.zeros((n, 12)), np.zeros((n, 3)), np.zeros(n), qpos, np.zeros((n, 6)))
+
+
+def judge(teacher, left, right):
+    return teacher.judge(Query(0, left, right, timestep=0))
+
+
+def test_backflip_teacher_prefers_backward_turns_that_end_upright():
+    teacher = make_behaviour_teacher("backflip", DT, tie_tolerance=0.01)
+    flipped = hopper_clip(seq(flip(), stand(20, pitch=-TURN))[:60])
+    half_flip = hopper_clip(flip(turns=0.5, steps=60))
+    standing = hopper_clip(stand(60))
+    lying = hopper_clip(hopper(np.full(60, -math.pi / 2), 0.15))
+    rolling_on_floor = hopper_clip(hopper(np.linspace(0, -math.pi, 60), 0.2))
+    forward = hopper_clip(seq(flip(turns=-1), stand(20, pitch=TURN))[:60])
+    assert judge(teacher, flipped, standing) is Preference.LEFT
+    assert judge(teacher, flipped, half_flip) is Preference.LEFT
+    assert judge(teacher, standing, half_flip) is Preference.RIGHT  # half a turn beats standing still
+    assert judge(teacher, lying, standing) is Preference.RIGHT
+    assert judge(teacher, forward, standing) is Preference.RIGHT
+    assert judge(teacher, rolling_on_floor, lying) is Preference.EQUAL  # rotation on the floor is no flip
+
+
+def test_one_leg_teacher_prefers_progress_on_one_leg():
+    teacher = make_behaviour_teacher("one-leg", 0.05)
+    one_leg_slow = cheetah_clip([FRONT_UP] * 30, speed=1.0)
+    one_leg_fast = cheetah_clip([FRONT_UP] * 30, speed=2.0)
+    two_legs_fast = cheetah_clip([BOTH_DOWN] * 30, speed=6.0)
+    gallop = cheetah_clip(([FRONT_UP] * 3 + [BACK_UP] * 3) * 5, speed=6.0)
+    one_leg_still = cheetah_clip([BACK_UP] * 30, speed=0.0)
+    two_legs_still = cheetah_clip([BOTH_DOWN] * 30, speed=0.0)
+    assert judge(teacher, one_leg_fast, one_leg_slow) is Preference.LEFT
+    assert judge(teacher, two_legs_fast, one_leg_slow) is Preference.RIGHT
+    assert judge(teacher, one_leg_slow, gallop) is Preference.LEFT
+    assert judge(teacher, two_legs_still, one_leg_still) is Preference.RIGHT
+    assert judge(teacher, one_leg_still, one_leg_still) is Preference.EQUAL
+
+
+def test_teachers_answer_through_ask_and_poll_and_check_the_body():
+    teacher = make_behaviour_teacher("backflip", DT)
+    standing, lying = hopper_clip(stand(30)), hopper_clip(hopper(np.zeros(30), 0.1))
+    teacher.ask([Query(7, standing, lying, timestep=0), Query(8, lying, standing, timestep=0)])
+    answers = teacher.answers()
+    assert [(a.query_id, a.preference, a.labeler) for a in answers] == [
+        (7, Preference.LEFT, "backflip"),
+        (8, Preference.RIGHT, "backflip"),
+    ]
+    assert teacher.answers() == []
+    cheetah = cheetah_clip([BOTH_DOWN] * 30, speed=0.0)
+    with pytest.raises(ValueError, match="backflip teacher judges clips with 6"):
+        judge(teacher, cheetah, cheetah)
+    with pytest.raises(ValueError, match="unknown scripted teacher 'cartwheel'.*one-leg"):
+        make_behaviour_teacher("cartwheel", DT)
