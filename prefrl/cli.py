@@ -3,14 +3,18 @@
     prefrl train --env prefrl/Hopper-v0 --labels 700 --steps 1000000 --seed 0
     prefrl train --env prefrl/Hopper-v0 --true-reward          # the plain-PPO baseline
     prefrl train --resume runs/Hopper__pref700__0__20261129-120000
+    prefrl train --env prefrl/Hopper-v0 --teacher human --labels 700   # label in a browser while it trains
+    prefrl label runs/Hopper__pref700__0__20261129-120000               # serve a run's queue to more labelers
+    prefrl export RUN_DIR labels.jsonl; prefrl import OTHER_RUN_DIR labels.jsonl
 """
 
 from __future__ import annotations
 
 import sys
+
 import tyro
 
-from prefrl.config import TrainConfig
+from prefrl.config import ExportConfig, ImportConfig, LabelConfig, TrainConfig
 
 EXIT_USAGE = 2
 
@@ -20,12 +24,23 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
         config = tyro.extras.subcommand_cli_from_dict(
-            {"train": TrainConfig}, args=args, prog="prefrl",
+            {"train": TrainConfig, "label": LabelConfig, "export": ExportConfig, "import": ImportConfig},
+            args=args, prog="prefrl",
             description="prefrl: deep RL from human preferences on MuJoCo.",
         )
     except ValueError as e:  # raised by the config's own checks while parsing
         print(f"prefrl: error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    if not isinstance(config, TrainConfig):
+        from prefrl.labeling_cli import (
+            run_labeling_command,  # the web app only for the commands that serve it
+        )
+
+        try:
+            return run_labeling_command(config)
+        except ValueError as e:
+            print(f"prefrl: error: {e}", file=sys.stderr)
+            return EXIT_USAGE
     from prefrl.experiment import run  # heavy imports only once the arguments are valid
 
     try:

@@ -7,7 +7,9 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+
+import tyro
 
 
 @dataclass(frozen=True)
@@ -27,8 +29,14 @@ class TrainConfig:
     """How pairs are chosen: where the ensemble disagrees most (paper), or uniformly at random."""
     true_reward: bool = False
     """Baseline: train PPO on the task's true reward (no reward model, no labels), same hyperparameters."""
-    teacher: Literal["oracle"] = "oracle"
-    """Who answers: 'oracle' prefers the clip with the higher true return (the paper's synthetic labels)."""
+    teacher: Literal["oracle", "human"] = "oracle"
+    """Who answers: 'oracle' prefers the clip with the higher true return (the paper's synthetic labels);
+    'human' starts a labeling page (its URL is printed) where people answer while the agent trains."""
+    label_host: str = "127.0.0.1"
+    """With --teacher human: address the labeling page listens on (any other than 127.0.0.1 needs the printed
+    token)."""
+    label_port: int = 8765
+    """With --teacher human: port of the labeling page."""
     tie_tolerance: float = 0.0
     """The oracle answers 'equally good' when the two clips' true returns differ by at most this."""
     ensemble: int = 3
@@ -58,6 +66,8 @@ class TrainConfig:
             raise ValueError(f"--ensemble must be at least 1, got {self.ensemble}")
         if self.tie_tolerance < 0:
             raise ValueError(f"--tie-tolerance must be >= 0, got {self.tie_tolerance}")
+        if self.teacher == "human" and self.true_reward:
+            raise ValueError("--teacher human asks people for labels; --true-reward uses none: pass one of them")
 
     @property
     def condition(self) -> str:
@@ -79,3 +89,46 @@ class TrainConfig:
             values[key] = None if values.get(key) is None else Path(values[key])
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
+
+
+# --- Labeling commands (prefrl label / export / import) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LabelConfig:
+    """Serve the labeling page for an existing run's queue (a second labeler, or after a restart)."""
+
+    run_dir: Annotated[Path, tyro.conf.Positional]
+    """The run directory (holds preferences.sqlite)."""
+    host: str = "127.0.0.1"
+    """Address to listen on; any other than 127.0.0.1 requires the token printed at start."""
+    port: int = 8765
+    """Port to listen on (0: any free port)."""
+    lease_seconds: float = 120.0
+    """How long a shown pair stays reserved for its labeler before another one may get it."""
+    undo_seconds: float = 15.0
+    """How long after answering a labeler can undo (the trainer takes an answer only after this)."""
+    stale_steps: int = 100_000
+    """Pairs chosen this many agent timesteps ago are shown only when nothing fresher waits."""
+    pretty: bool = False
+    """Render clips with shadows, reflections and anti-aliasing (slower)."""
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """Write a run's answers, with their clips, to a JSON Lines file."""
+
+    run_dir: Annotated[Path, tyro.conf.Positional]
+    """The run directory."""
+    out: Annotated[Path, tyro.conf.Positional]
+    """The file to write (.jsonl); must not exist."""
+
+
+@dataclass(frozen=True)
+class ImportConfig:
+    """Add the answers of a JSON Lines file (from prefrl export) to a run of the same task."""
+
+    run_dir: Annotated[Path, tyro.conf.Positional]
+    """The run directory to add them to."""
+    file: Annotated[Path, tyro.conf.Positional]
+    """A file written by prefrl export."""

@@ -47,7 +47,7 @@ from prefrl.schedule import LabelSchedule
 from prefrl.segment import Segment, random_clips
 from prefrl.selection import DisagreementPairs, PairSelector, RandomPairs
 from prefrl.store import PreferenceStore
-from prefrl.teachers import SyntheticOracle, Teacher
+from prefrl.teachers import HumanTeacher, SyntheticOracle, Teacher
 
 CONFIG_FILE, DB_FILE, CHECKPOINT_DIR = "config.json", "preferences.sqlite", "checkpoint"
 METRICS_FIELDS = [
@@ -135,6 +135,7 @@ def run(config: TrainConfig) -> Path:
     if not config.true_reward:
         learner = make_learner(config, files, spec.clip_steps, rng)
         reward_fn = EnsembleRewardFn(learner.model)
+    labeling = start_labeling(config, files, learner) if learner is not None and config.teacher == "human" else None
     venv, recorder = make_vec_env(config.env, hp, config.seed, reward_fn)
     agent = make_agent(config, hp, venv, files, resuming)
     agent.set_logger(configure(str(files.tensorboard), ["tensorboard"]))
@@ -171,6 +172,7 @@ def run(config: TrainConfig) -> Path:
                "true_return": mean(true_returns), "learned_return": mean(learned_returns),
                "episodes": len(finished)}
         if learner is not None:
+            learner.store.set_meta("agent_timestep", str(agent.num_timesteps))  # shown on the labeling page
             due = learner.schedule.labels_due(agent.num_timesteps) - learner.store.count_queries()
             learner.ask(list(recent), due, agent.num_timesteps)
             learner.collect_and_fit(config.reward_fit_steps_initial, config.reward_fit_steps_per_label)
@@ -196,6 +198,8 @@ def run(config: TrainConfig) -> Path:
         summary["video_episode_true_return"] = record_video(config.env, agent, venv, files.video)
     files.summary.write_text(json.dumps(summary, indent=2))
     venv.close()
+    if labeling is not None:
+        labeling.stop()
     if learner is not None:
         learner.store.close()
     return files.root
@@ -232,13 +236,28 @@ def make_learner(config: TrainConfig, files: RunFiles, clip_steps: int, rng: np.
         raise ValueError(f"{files.db} holds preferences for {store.env_id}, not {config.env}")
     model = RewardEnsemble(obs_dim, act_dim, members=config.ensemble)
     trainer = RewardTrainer(model, seed=config.seed)
-    teacher = SyntheticOracle(config.tie_tolerance)
+    teacher: Teacher = HumanTeacher(store) if config.teacher == "human" else SyntheticOracle(config.tie_tolerance)
     predict = lambda lefts, rights: predict_preferences(model, lefts, rights)  # noqa: E731
     selector: PairSelector = DisagreementPairs(predict) if config.selection == "disagreement" else RandomPairs()
     if config.selection == "disagreement" and config.ensemble == 1:
         selector = RandomPairs()  # one member cannot disagree with itself
     schedule = LabelSchedule(config.labels, config.steps)
     return PreferenceLearner(store, model, trainer, teacher, selector, schedule, clip_steps, rng)
+
+
+def start_labeling(config: TrainConfig, files: RunFiles, learner: PreferenceLearner):
+    """Serve the labeling page from background threads of this process, and print its URL.
+
+    The human teacher only reads the answers the page commits to the store, so training never waits for them.
+    """
+    from prefrl.web.server import LabelServer  # only a run with a human teacher loads the web app
+
+    server = LabelServer(files.root, config.labels, config.label_host, config.label_port).start()
+    assert isinstance(learner.teacher, HumanTeacher)
+    learner.teacher.undo_seconds = server.queue.undo_seconds
+    learner.teacher.on_ask = server.wake
+    print(f"label the clips at {server.url}", flush=True)
+    return server
 
 
 def make_agent(config: TrainConfig, hp: PPOHyperparams, venv: VecNormalize, files: RunFiles, resuming: bool) -> PPO:
@@ -282,6 +301,8 @@ def progress_postfix(row: dict[str, float]) -> dict[str, str]:
     postfix = {"return": f"{row['true_return']:.0f}"}
     if "labels" in row:
         postfix |= {"labels": f"{row['labels']:.0f}", "val_acc": f"{row['val_accuracy']:.2f}"}
+        if row["queries"] > row["labels"]:  # a human teacher: pairs wait for answers while training goes on
+            postfix["waiting"] = f"{row['queries'] - row['labels']:.0f}"
     return postfix
 
 

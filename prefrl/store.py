@@ -4,8 +4,9 @@ Each write is its own transaction, committed before the call returns, so a crash
 acknowledged. The database runs in WAL mode, so the trainer and a labeling server can share it. Clip arrays
 are stored as ``.npy`` bytes (no pickle).
 
-Tables: ``meta`` (key/value: application, schema version, env id), ``clips``, ``queries`` (two clip ids and
-when/why the pair was chosen) and ``answers`` (at most one per query: the first answer wins).
+Tables: ``meta`` (key/value: application, schema version, env id, the agent's timestep), ``clips``,
+``queries`` (two clip ids, when/why the pair was chosen, and when its videos were rendered), ``answers`` (at
+most one per query: the first answer wins) and ``leases`` (which labeler is being shown which pair, until when).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from prefrl.preference import Answer, Comparison, Preference, Query
 from prefrl.segment import Segment
 
 APPLICATION_ID = 0x70726566  # "pref": marks a database as prefrl's (PRAGMA application_id)
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -39,7 +40,8 @@ CREATE TABLE queries (
     right_clip INTEGER NOT NULL REFERENCES clips(id),
     timestep INTEGER NOT NULL,
     uncertainty REAL NOT NULL,
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    rendered_at REAL
 );
 CREATE TABLE answers (
     query_id INTEGER PRIMARY KEY REFERENCES queries(id),
@@ -47,7 +49,24 @@ CREATE TABLE answers (
     labeler TEXT NOT NULL,
     answered_at REAL NOT NULL
 );
+CREATE TABLE leases (
+    query_id INTEGER PRIMARY KEY REFERENCES queries(id),
+    labeler TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
 """
+
+# Each step turns a database of schema version ``i + 1`` into one of version ``i + 2``.
+_MIGRATIONS = [
+    """
+    ALTER TABLE queries ADD COLUMN rendered_at REAL;
+    CREATE TABLE leases (
+        query_id INTEGER PRIMARY KEY REFERENCES queries(id),
+        labeler TEXT NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    """,
+]
 
 
 class StoreError(ValueError):
@@ -104,10 +123,27 @@ class PreferenceStore:
         if app_id != APPLICATION_ID:
             db.close()
             raise StoreError(f"{path} is not a prefrl preference database; point to a run directory made by prefrl")
-        if version != SCHEMA_VERSION:
+        if not 1 <= version <= SCHEMA_VERSION:
             db.close()
-            raise StoreError(f"{path} has schema version {version}, this prefrl reads {SCHEMA_VERSION}")
+            raise StoreError(f"{path} has schema version {version}, this prefrl reads up to {SCHEMA_VERSION}")
+        if version < SCHEMA_VERSION:
+            cls._migrate(db, version)
         return cls(db, path)
+
+    @staticmethod
+    def _migrate(db: sqlite3.Connection, version: int) -> None:
+        """Bring an older database up to ``SCHEMA_VERSION`` in one transaction (runs made by older prefrl)."""
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            current = db.execute("PRAGMA user_version").fetchone()[0]  # another process may have done it
+            for step in _MIGRATIONS[current - 1 :]:
+                for statement in filter(str.strip, step.split(";")):
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
 
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
@@ -128,17 +164,55 @@ class PreferenceStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        if self._db.in_transaction:  # called inside ``transaction()``: its commit covers this write too
+            yield self._db
+            return
         with self._db:
             yield self._db
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that holds the database's write lock from its first statement.
+
+        What is read inside it cannot change before it commits, even with other processes (a labeling server
+        and a trainer) writing to the same file; it commits on exit, or rolls back on an exception.
+        """
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.rollback()
+            raise
+        self._db.commit()
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The connection, for reads by modules that build on the schema (``LabelQueue``); write through
+        ``transaction``."""
+        return self._db
 
     @property
     def env_id(self) -> str:
         return self._db.execute("SELECT value FROM meta WHERE key = 'env_id'").fetchone()[0]
 
+    def set_meta(self, key: str, value: str) -> None:
+        """Set one ``meta`` entry (e.g. ``agent_timestep``, which the labeling page shows)."""
+        with self._transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        """One ``meta`` entry; ``default`` if it was never set."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else row[0]
+
     def _insert_clip(self, db: sqlite3.Connection, clip: Segment) -> int:
         cursor = db.execute(
             "INSERT INTO clips (timestep, length, obs, actions, true_rewards, qpos, qvel) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (clip.timestep, len(clip), *map(_to_blob, (clip.obs, clip.actions, clip.true_rewards, clip.qpos, clip.qvel))),
+            (
+                int(clip.timestep),
+                len(clip),  # int(): a numpy integer would be stored as a BLOB
+                *map(_to_blob, (clip.obs, clip.actions, clip.true_rewards, clip.qpos, clip.qvel)),
+            ),
         )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
@@ -152,7 +226,7 @@ class PreferenceStore:
                 left, right = self._insert_clip(db, q.left), self._insert_clip(db, q.right)
                 cursor = db.execute(
                     "INSERT INTO queries (left_clip, right_clip, timestep, uncertainty, created_at) VALUES (?, ?, ?, ?, ?)",
-                    (left, right, q.timestep, q.uncertainty, now),
+                    (left, right, int(q.timestep), float(q.uncertainty), now),  # numpy scalars would be BLOBs
                 )
                 assert cursor.lastrowid is not None
                 stored.append(Query(cursor.lastrowid, q.left, q.right, q.timestep, q.uncertainty))

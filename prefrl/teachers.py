@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from prefrl.preference import Answer, Preference, Query
+from prefrl.store import PreferenceStore
 
 
 class Teacher(Protocol):
@@ -50,3 +51,37 @@ class SyntheticOracle:
     def answers(self) -> list[Answer]:
         answers, self._pending = self._pending, []
         return answers
+
+
+class HumanTeacher:
+    """People answering through the labeling page (``prefrl.web``), which commits their answers to the store.
+
+    ``ask`` only tells the page's renderer that new pairs wait (the loop has already stored them); ``answers``
+    reads the store and returns the answers not handed over yet, never waiting for one. An answer is handed
+    over only once it is ``undo_seconds`` old, when the labeler can no longer undo it (``LabelQueue.undo``).
+
+    Args:
+        store: The run's store (the trainer's connection; the page writes through its own).
+        undo_seconds: The labeling page's undo window.
+        on_ask: Called after new pairs were stored (wakes the renderer); optional.
+    """
+
+    def __init__(self, store: PreferenceStore, undo_seconds: float = 15.0, on_ask: Callable[[], None] | None = None):
+        self.store = store
+        self.undo_seconds = undo_seconds
+        self.on_ask = on_ask
+        self._handed_over: set[int] = set()
+
+    def ask(self, queries: Sequence[Query]) -> None:
+        if queries and self.on_ask is not None:
+            self.on_ask()
+
+    def answers(self) -> list[Answer]:
+        settled = time.time() - self.undo_seconds
+        new = [a for a in self.store.answers() if a.time <= settled and a.query_id not in self._handed_over]
+        self._handed_over.update(a.query_id for a in new)
+        return new
+
+    def waiting(self) -> int:
+        """Pairs stored but not answered yet."""
+        return self.store.count_queries() - self.store.count_answers()

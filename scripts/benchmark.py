@@ -1,10 +1,11 @@
 """Preference learning against the true-reward PPO baseline, with paired seeds and equal timesteps.
 
     python scripts/benchmark.py --tasks Hopper HalfCheetah Swimmer Reacher --seeds 3 --labels 700 \
-        --steps 1000000 --jobs 2 --out bench/core
+        --steps 1000000 --pairs 1 --out bench/core
 
 For each task and seed it trains ``prefrl train`` twice, once from ``--labels`` synthetic preferences and once
-on the true reward, the two side by side (so both see the same machine load), ``--jobs`` runs at a time.
+on the true reward, the two at the same time (one per core, so both see the same machine load), ``--pairs``
+such pairs at a time.
 Finished runs are skipped, so an interrupted benchmark resumes. It writes ``results.csv`` (one row per run)
 and ``results.md`` (one row per task) into ``--out``:
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -27,16 +29,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from prefrl.plotting import read_csv
+from prefrl.results import final_return
 
 PREFRL = [sys.executable, "-m", "prefrl.cli"]  # the prefrl of this interpreter, whatever is on PATH
-
-
-def final_return(run_dir: Path, total_steps: int, fraction: float = 0.1) -> float:
-    """Mean true return of the episodes that ended in the last ``fraction`` of the run's timesteps."""
-    episodes = read_csv(run_dir / "episodes.csv")
-    late = episodes["true_return"][episodes["timestep"] > (1 - fraction) * total_steps]
-    return float(late.mean()) if len(late) else float("nan")
 
 
 def train(run_dir: Path, task: str, seed: int, labels: int, steps: int, true_reward: bool) -> None:
@@ -73,23 +68,30 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1, paired across conditions")
     parser.add_argument("--labels", type=int, default=700)
     parser.add_argument("--steps", type=int, default=1_000_000)
-    parser.add_argument("--jobs", type=int, default=2, help="runs at a time (one per core)")
+    parser.add_argument("--pairs", type=int, default=1, help="pairs at a time (each pair: two runs, two cores)")
     parser.add_argument("--out", type=Path, default=Path("bench/core"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
-    # Seed-major, each pair adjacent: the two conditions of a pair run side by side (same machine load), and
-    # an interrupted benchmark has every task at the first seeds.
-    runs = [
-        (task, seed, true_reward) for seed in range(args.seeds) for task in args.tasks for true_reward in (False, True)
-    ]
+    # Seed-major: an interrupted benchmark has every task at the first seeds.
+    pairs = [(task, seed) for seed in range(args.seeds) for task in args.tasks]
+    runs = [(task, seed, true_reward) for task, seed in pairs for true_reward in (False, True)]
 
     def run_dir(task: str, seed: int, true_reward: bool) -> Path:
         return args.out / f"{task}__{'true' if true_reward else f'pref{args.labels}'}__{seed}"
 
+    def train_pair(task: str, seed: int) -> None:
+        """Both conditions of one task and seed at the same time, so their wall times are comparable."""
+        with ThreadPoolExecutor(2) as both:
+            for future in [
+                both.submit(train, run_dir(task, seed, t), task, seed, args.labels, args.steps, t)
+                for t in (False, True)
+            ]:
+                future.result()
+
     started = time.time()
-    with ThreadPoolExecutor(args.jobs) as pool:
-        for future in [pool.submit(train, run_dir(*r), r[0], r[1], args.labels, args.steps, r[2]) for r in runs]:
+    with ThreadPoolExecutor(args.pairs) as pool:
+        for future in [pool.submit(train_pair, task, seed) for task, seed in pairs]:
             future.result()
 
     rows = []
@@ -114,7 +116,8 @@ def main() -> None:
 
     lines = [
         f"Benchmark: {args.labels} labels vs true reward, {args.steps:,} steps, {args.seeds} seeds, "
-        f"{args.jobs} runs at a time; {platform.node()}, {platform.processor() or platform.machine()}, "
+        f"{args.pairs} pair(s) at a time (the two runs of a pair side by side); "
+        f"{platform.node()}, {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
         f"{time.strftime('%Y-%m-%d')}, {time.time() - started:.0f} s in all.",
         "",
         "| task | preference return (mean ± sd) | true-reward return (mean ± sd) | return ratio | wall-time ratio |",

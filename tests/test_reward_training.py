@@ -76,3 +76,24 @@ def test_ties_train_towards_equal_rewards(clip):
     from prefrl.reward_training import predict_preferences
 
     assert np.allclose(predict_preferences(trainer.model, [a], [b]), 0.5, atol=0.05)
+
+
+def test_regression_objective_fits_clip_returns_not_labels(clip):
+    """The 'regression' ablation learns from true clip returns: even labels that say the opposite don't matter."""
+    rng = np.random.default_rng(0)
+    # reward = first observation coordinate; clips of 4 steps
+    clips = [clip(o[:, 0], obs=o) for o in rng.normal(size=(200, 4, 3))]
+    wrong = [Comparison(i, clips[2 * i], clips[2 * i + 1], 0.0) for i in range(100)]  # always "right"
+    torch.manual_seed(0)
+    trainer = RewardTrainer(RewardEnsemble(3, 2, members=1), TrainerConfig(objective="regression"), seed=0)
+    trainer.add(wrong)
+    stats = trainer.fit(300)
+    assert stats.train_loss < 0.2  # standardised squared error
+    x = torch.as_tensor(np.concatenate([rng.normal(size=(50, 3)), np.zeros((50, 2))], 1), dtype=torch.float32)
+    r = trainer.model.reward(x).detach().numpy()
+    assert np.corrcoef(r, x[:, 0].numpy())[0, 1] > 0.9
+
+
+def test_objective_is_checked():
+    with pytest.raises(ValueError, match="objective"):
+        TrainerConfig(objective="ranking")  # type: ignore[arg-type]

@@ -1,0 +1,68 @@
+"""``prefrl label``, ``prefrl export`` and ``prefrl import``: the commands around human labels.
+
+prefrl label runs/Hopper__pref700__0__20261129-120000 --host 0.0.0.0   # prints a URL with a token
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from prefrl.answers_io import export_answers, import_answers
+from prefrl.config import ExportConfig, ImportConfig, LabelConfig, TrainConfig
+from prefrl.store import PreferenceStore
+
+DB_FILE, CONFIG_FILE = "preferences.sqlite", "config.json"  # as in prefrl.experiment.RunFiles
+
+
+def _db(run_dir: Path) -> Path:
+    path = Path(run_dir) / DB_FILE
+    if not path.is_file():
+        raise ValueError(f"{run_dir} holds no {DB_FILE}: pass the directory of a run trained from preferences")
+    return path
+
+
+def run_labeling_command(config: LabelConfig | ExportConfig | ImportConfig) -> int:
+    """Run one of the labeling commands; returns the exit status."""
+    if isinstance(config, ExportConfig):
+        if config.out.exists():
+            raise ValueError(f"{config.out} already exists; choose another file")
+        with PreferenceStore.open(_db(config.run_dir)) as store:
+            n = export_answers(store, config.out)
+        print(f"exported {n} answers to {config.out}")
+        return 0
+    if isinstance(config, ImportConfig):
+        if not config.file.is_file():
+            raise ValueError(f"no file {config.file}")
+        with PreferenceStore.open(_db(config.run_dir)) as store:
+            n = import_answers(store, config.file)
+        print(f"imported {n} answers into {config.run_dir}")
+        return 0
+    return serve(config)
+
+
+def serve(config: LabelConfig) -> int:
+    """Serve the run's labeling page until Ctrl-C."""
+    from prefrl.web.server import LabelServer
+
+    _db(config.run_dir)
+    run_config = Path(config.run_dir) / CONFIG_FILE
+    budget = TrainConfig.from_json(run_config.read_text()).labels if run_config.is_file() else None
+    server = LabelServer(
+        config.run_dir,
+        budget,
+        config.host,
+        config.port,
+        config.lease_seconds,
+        config.undo_seconds,
+        config.stale_steps,
+        config.pretty,
+    ).start()
+    print(f"labeling page: {server.url}  (Ctrl-C to stop)", flush=True)
+    try:
+        threading.Event().wait()  # serve until interrupted; the server and renderer run in their threads
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0

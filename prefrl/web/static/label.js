@@ -1,0 +1,177 @@
+// The labeling page: shows pairs[0], keeps the next pair preloaded, answers with buttons or arrow keys.
+"use strict";
+
+const ON_HAND = 2; // the pair shown and the one preloaded behind it
+const KEYS = { ArrowLeft: "left", ArrowRight: "right", ArrowUp: "equal", ArrowDown: "unsure" };
+const SAID = { left: "left is better", right: "right is better", equal: "equally good", unsure: "can't tell" };
+const $ = (id) => document.getElementById(id);
+
+let pairs = []; // {pair, left: <video>, right: <video>}
+let busy = false; // an answer or undo is in flight
+let refilling = false;
+let retryTimer = null;
+
+const nameInput = $("labeler");
+nameInput.value = localStorage.getItem("prefrl-labeler") || "human";
+const labeler = () => nameInput.value.trim();
+
+async function api(path, body) {
+  const init = body === undefined ? {} : {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  };
+  const response = await fetch(path, init);
+  const data = await response.json().catch(() => ({ error: response.statusText }));
+  if (!response.ok) throw Object.assign(new Error(data.error || response.statusText), { status: response.status });
+  return data;
+}
+
+function note(text, ok = false) {
+  $("message").textContent = text;
+  $("message").className = ok ? "ok" : "";
+}
+
+function showProgress(p) {
+  const me = p.labelers[labeler()] || 0;
+  const parts = [
+    `${p.labels} labels${p.budget ? ` of ${p.budget}` : ""}`,
+    `<span class="${p.waiting ? "waiting" : ""}">${p.waiting} pairs waiting</span>`,
+    `agent at timestep ${p.agent_timestep.toLocaleString("en")}`,
+    `you: ${me}`,
+  ];
+  $("progress").innerHTML = parts.join(" · ");
+  $("stats-rows").replaceChildren(...Object.entries(p.labelers).map(([who, n]) => {
+    const row = document.createElement("tr");
+    row.append(Object.assign(document.createElement("td"), { textContent: who }),
+               Object.assign(document.createElement("td"), { textContent: n }));
+    return row;
+  }));
+  if (p.render_error) note(`Rendering stopped: ${p.render_error}`);
+}
+
+function video(src) {
+  const v = document.createElement("video");
+  Object.assign(v, { src, muted: true, playsInline: true, preload: "auto", loop: false });
+  return v;
+}
+
+const playable = (v) => new Promise((resolve) => {
+  if (v.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA) resolve();
+  else v.addEventListener("canplay", resolve, { once: true });
+});
+
+async function playTogether(item) {
+  // Both clips have the same number of frames: start them together and restart them together.
+  const both = [item.left, item.right];
+  await Promise.all(both.map(playable));
+  if (pairs[0] !== item) return;
+  let ended = 0;
+  for (const v of both) {
+    v.onended = () => {
+      if (++ended < 2) return;
+      ended = 0;
+      for (const w of both) { w.currentTime = 0; w.play().catch(() => {}); }
+    };
+    v.currentTime = 0;
+    v.play().catch(() => {});
+  }
+}
+
+function show() {
+  const item = pairs[0];
+  $("empty").hidden = Boolean(item);
+  for (const side of ["left", "right"]) $(`${side}-frame`).replaceChildren(...(item ? [item[side]] : []));
+  for (const button of document.querySelectorAll("#buttons button[data-preference]")) button.disabled = !item;
+  document.body.dataset.queryId = item ? item.pair.query_id : "";
+  if (item) playTogether(item);
+}
+
+function discard(item) {
+  for (const v of [item.left, item.right]) { v.pause(); v.removeAttribute("src"); v.load(); }
+}
+
+async function refill() {
+  if (refilling) return;
+  refilling = true;
+  clearTimeout(retryTimer);
+  try {
+    while (pairs.length < ON_HAND) {
+      const data = await api("api/next", { labeler: labeler(), holding: pairs.map((i) => i.pair.query_id) });
+      showProgress(data.progress);
+      if (!data.pair) { retryTimer = setTimeout(refill, 1000); break; } // none rendered yet: look again soon
+      pairs.push({ pair: data.pair, left: video(data.pair.left), right: video(data.pair.right) });
+      if (pairs.length === 1) show();
+    }
+  } catch (e) {
+    note(e.message);
+    retryTimer = setTimeout(refill, 2000);
+  } finally {
+    refilling = false;
+  }
+}
+
+async function answer(preference) {
+  const item = pairs[0];
+  if (!item || busy) return;
+  busy = true;
+  try {
+    const data = await api("api/answer", { query_id: item.pair.query_id, labeler: labeler(), preference });
+    note(`Saved: ${SAID[preference]}.`, true); // only now: the answer is in the database
+    showProgress(data.progress);
+  } catch (e) {
+    note(e.message);
+    if (e.status !== 404 && e.status !== 409) { busy = false; return; } // keep the pair; try again
+  }
+  pairs.shift();
+  discard(item);
+  show();
+  busy = false;
+  refill();
+}
+
+async function undo() {
+  if (busy) return;
+  busy = true;
+  try {
+    const data = await api("api/undo", { labeler: labeler() });
+    pairs.unshift({ pair: data.pair, left: video(data.pair.left), right: video(data.pair.right) });
+    show();
+    note("Undone: answer this pair again.", true);
+    showProgress(data.progress);
+  } catch (e) {
+    note(e.message);
+  }
+  busy = false;
+}
+
+document.addEventListener("keydown", (e) => {
+  if (e.target === nameInput || e.altKey || e.ctrlKey || e.metaKey) return;
+  if (KEYS[e.key]) {
+    e.preventDefault();
+    if (!e.repeat) answer(KEYS[e.key]);
+  } else if (e.key === "Backspace") {
+    e.preventDefault();
+    undo();
+  }
+});
+for (const button of document.querySelectorAll("#buttons button[data-preference]")) {
+  button.addEventListener("click", () => answer(button.dataset.preference));
+}
+$("undo").addEventListener("click", undo);
+nameInput.addEventListener("change", () => {
+  if (!labeler()) return;
+  localStorage.setItem("prefrl-labeler", labeler());
+  nameInput.blur(); // the arrow keys answer again
+  pairs.forEach(discard);
+  pairs = [];
+  show();
+  refill();
+});
+
+api("api/stats").then((data) => {
+  $("instruction").textContent = data.instruction;
+  document.title = `prefrl: ${data.env_id}`;
+  showProgress(data.progress);
+}).catch((e) => note(e.message));
+setInterval(() => api("api/stats").then((d) => showProgress(d.progress)).catch(() => {}), 5000);
+show();
+refill();
