@@ -172,7 +172,8 @@ def run(config: TrainConfig) -> Path:
                "true_return": mean(true_returns), "learned_return": mean(learned_returns),
                "episodes": len(finished)}
         if learner is not None:
-            learner.store.set_meta("agent_timestep", str(agent.num_timesteps))  # shown on the labeling page
+            if labeling is not None:  # shown on the labeling page
+                learner.store.set_meta("agent_timestep", str(agent.num_timesteps))
             due = learner.schedule.labels_due(agent.num_timesteps) - learner.store.count_queries()
             learner.ask(list(recent), due, agent.num_timesteps)
             learner.collect_and_fit(config.reward_fit_steps_initial, config.reward_fit_steps_per_label)
