@@ -1,11 +1,11 @@
 """The ``prefrl`` command.
 
-    prefrl train --env prefrl/Hopper-v0 --labels 700 --steps 1000000 --seed 0
-    prefrl train --env prefrl/Hopper-v0 --true-reward          # the plain-PPO baseline
-    prefrl train --resume runs/Hopper__pref700__0__20261129-120000
-    prefrl train --env prefrl/Hopper-v0 --teacher human --labels 700   # label in a browser while it trains
-    prefrl label runs/Hopper__pref700__0__20261129-120000               # serve a run's queue to more labelers
-    prefrl export RUN_DIR labels.jsonl; prefrl import OTHER_RUN_DIR labels.jsonl
+prefrl train --env prefrl/Hopper-v0 --labels 700 --steps 1000000 --seed 0
+prefrl train --env prefrl/Hopper-v0 --true-reward          # the plain-PPO baseline
+prefrl train --resume runs/Hopper__pref700__0__20261129-120000
+prefrl train --env prefrl/Hopper-v0 --teacher human --labels 700   # label in a browser while it trains
+prefrl label runs/Hopper__pref700__0__20261129-120000               # serve a run's queue to more labelers
+prefrl export RUN_DIR labels.jsonl; prefrl import OTHER_RUN_DIR labels.jsonl
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import sys
 import tyro
 
 from prefrl.config import ExportConfig, ImportConfig, LabelConfig, TrainConfig
+from prefrl.report import ReportConfig
+from prefrl.sweep import SweepConfig
 
 EXIT_USAGE = 2
 
@@ -24,31 +26,45 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
         config = tyro.extras.subcommand_cli_from_dict(
-            {"train": TrainConfig, "label": LabelConfig, "export": ExportConfig, "import": ImportConfig},
-            args=args, prog="prefrl",
+            {
+                "train": TrainConfig,
+                "label": LabelConfig,
+                "export": ExportConfig,
+                "import": ImportConfig,
+                "sweep": SweepConfig,
+                "report": ReportConfig,
+            },
+            args=args,
+            prog="prefrl",
             description="prefrl: deep RL from human preferences on MuJoCo.",
         )
     except ValueError as e:  # raised by the config's own checks while parsing
         print(f"prefrl: error: {e}", file=sys.stderr)
         return EXIT_USAGE
-    if not isinstance(config, TrainConfig):
-        from prefrl.labeling_cli import (
-            run_labeling_command,  # the web app only for the commands that serve it
-        )
-
-        try:
-            return run_labeling_command(config)
-        except ValueError as e:
-            print(f"prefrl: error: {e}", file=sys.stderr)
-            return EXIT_USAGE
-    from prefrl.experiment import run  # heavy imports only once the arguments are valid
-
     try:
-        run_dir = run(config)
+        return dispatch(config)
     except ValueError as e:
         print(f"prefrl: error: {e}", file=sys.stderr)
         return EXIT_USAGE
-    print(f"run directory: {run_dir}")
+
+
+def dispatch(config: object) -> int:
+    """Run one parsed command; heavy modules are imported only for the command that needs them."""
+    if isinstance(config, SweepConfig):
+        from prefrl import sweep
+
+        return sweep.main(config)
+    if isinstance(config, ReportConfig):
+        from prefrl import report
+
+        return report.main(config)
+    if not isinstance(config, TrainConfig):
+        from prefrl.labeling_cli import run_labeling_command  # the web app only for the commands that serve it
+
+        return run_labeling_command(config)
+    from prefrl.experiment import run
+
+    print(f"run directory: {run(config)}")
     return 0
 
 

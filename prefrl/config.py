@@ -29,9 +29,12 @@ class TrainConfig:
     """How pairs are chosen: where the ensemble disagrees most (paper), or uniformly at random."""
     true_reward: bool = False
     """Baseline: train PPO on the task's true reward (no reward model, no labels), same hyperparameters."""
-    teacher: Literal["oracle", "human"] = "oracle"
+    teacher: str = "oracle"
     """Who answers: 'oracle' prefers the clip with the higher true return (the paper's synthetic labels);
-    'human' starts a labeling page (its URL is printed) where people answer while the agent trains."""
+    'human' starts a labeling page (its URL is printed) where people answer while the agent trains;
+    'backflip' / 'one-leg' are scripted judges of the novel behaviours (prefrl/HopperBackflip-v0,
+    prefrl/HalfCheetahOneLeg-v0); an imperfect oracle from B-Pref (Lee et al. 2021): 'stochastic:beta=1',
+    'myopic:gamma=0.9', 'mistake:eps=0.1', 'skip:eps=0.1', 'equal:eps=0.1'."""
     label_host: str = "127.0.0.1"
     """With --teacher human: address the labeling page listens on (any other than 127.0.0.1 needs the printed
     token)."""
@@ -41,6 +44,15 @@ class TrainConfig:
     """The oracle answers 'equally good' when the two clips' true returns differ by at most this."""
     ensemble: int = 3
     """Reward-model ensemble size (paper: 3; 1 is the 'no ensemble' ablation)."""
+    online_labels: bool = True
+    """Ask 25% of the labels before RL and the rest during it (paper); --no-online-labels asks all of them about
+    the random policy up front (the paper's 'no online queries' ablation)."""
+    regularization: bool = True
+    """Adaptive L2 on r_hat (paper); --no-regularization turns it off (ablation)."""
+    clip_steps: int = 0
+    """Steps per clip; 0: the task's own (1.5 s, as in the paper); 1 is the 'single-step segments' ablation."""
+    reward_objective: Literal["comparisons", "regression"] = "comparisons"
+    """Fit r_hat to the comparisons (paper), or regress it on the clips' true returns (ablation)."""
     reward_fit_steps_initial: int = 400
     """Reward-model gradient steps after the labels from the random policy arrive."""
     reward_fit_steps_per_label: int = 3
@@ -66,8 +78,11 @@ class TrainConfig:
             raise ValueError(f"--ensemble must be at least 1, got {self.ensemble}")
         if self.tie_tolerance < 0:
             raise ValueError(f"--tie-tolerance must be >= 0, got {self.tie_tolerance}")
-        if self.teacher == "human" and self.true_reward:
-            raise ValueError("--teacher human asks people for labels; --true-reward uses none: pass one of them")
+        if self.clip_steps < 0:
+            raise ValueError(f"--clip-steps must be >= 0 (0: the task's own), got {self.clip_steps}")
+        if self.teacher != "oracle" and self.true_reward:
+            raise ValueError(f"--teacher {self.teacher} answers queries; --true-reward asks none: pass one of them")
+        check_teacher(self.teacher, self.env)
 
     @property
     def condition(self) -> str:
@@ -89,6 +104,19 @@ class TrainConfig:
             values[key] = None if values.get(key) is None else Path(values[key])
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
+
+
+def check_teacher(teacher: str, env_id: str) -> None:
+    """``ValueError`` unless ``teacher`` names a teacher that can judge clips of ``env_id``."""
+    from prefrl.behaviour_teachers import BEHAVIOUR_TEACHERS
+    from prefrl.noisy_teachers import parse_teacher
+
+    behaviour_tasks = {"backflip": "prefrl/HopperBackflip-v0", "one-leg": "prefrl/HalfCheetahOneLeg-v0"}
+    if teacher in BEHAVIOUR_TEACHERS:
+        if env_id != behaviour_tasks[teacher]:
+            raise ValueError(f"--teacher {teacher} judges {behaviour_tasks[teacher]} clips; pass --env that task")
+    elif teacher != "human":
+        parse_teacher(teacher)  # the oracle, or an imperfect one; raises ValueError saying what to write
 
 
 # --- Labeling commands (prefrl label / export / import) ---------------------------------------------------------

@@ -34,6 +34,8 @@ from stable_baselines3.common.vec_env import VecNormalize
 from tqdm import tqdm
 
 import prefrl.envs
+from prefrl import ablations, noisy_teachers
+from prefrl.behaviour_teachers import BEHAVIOUR_TEACHERS, make_behaviour_teacher
 from prefrl.config import TrainConfig
 from prefrl.hyperparams import PPOHyperparams, ppo_hyperparams
 from prefrl.plotting import plot_learning_curve
@@ -51,8 +53,17 @@ from prefrl.teachers import HumanTeacher, SyntheticOracle, Teacher
 
 CONFIG_FILE, DB_FILE, CHECKPOINT_DIR = "config.json", "preferences.sqlite", "checkpoint"
 METRICS_FIELDS = [
-    "timesteps", "wall_time", "true_return", "learned_return", "episodes", "labels", "queries",
-    "val_accuracy", "val_loss", "train_loss", "l2",
+    "timesteps",
+    "wall_time",
+    "true_return",
+    "learned_return",
+    "episodes",
+    "labels",
+    "queries",
+    "val_accuracy",
+    "val_loss",
+    "train_loss",
+    "l2",
 ]
 
 
@@ -133,7 +144,7 @@ def run(config: TrainConfig) -> Path:
     learner: PreferenceLearner | None = None
     reward_fn = None
     if not config.true_reward:
-        learner = make_learner(config, files, spec.clip_steps, rng)
+        learner = make_learner(config, files, config.clip_steps or spec.clip_steps, rng)
         reward_fn = EnsembleRewardFn(learner.model)
     labeling = start_labeling(config, files, learner) if learner is not None and config.teacher == "human" else None
     venv, recorder = make_vec_env(config.env, hp, config.seed, reward_fn)
@@ -158,8 +169,14 @@ def run(config: TrainConfig) -> Path:
 
     # 2. RL on the current r_hat, asking and learning as it goes.
     next_checkpoint = (agent.num_timesteps // config.checkpoint_every + 1) * config.checkpoint_every
-    bar = tqdm(total=config.steps, initial=agent.num_timesteps, unit="step", disable=not config.progress,
-               desc=f"{spec.env_id} {config.condition}", dynamic_ncols=True)
+    bar = tqdm(
+        total=config.steps,
+        initial=agent.num_timesteps,
+        unit="step",
+        disable=not config.progress,
+        desc=f"{spec.env_id} {config.condition}",
+        dynamic_ncols=True,
+    )
     while agent.num_timesteps < config.steps:
         agent.learn(hp.rollout_steps, reset_num_timesteps=False)
         finished = recorder.pop_episodes()
@@ -168,9 +185,13 @@ def run(config: TrainConfig) -> Path:
         learned_returns = [learned_return(reward_fn, ep) for ep in finished] if reward_fn else []
         for ret, lret in zip(true_returns, learned_returns or [math.nan] * len(finished)):
             episodes_log.write([agent.num_timesteps, ret, lret])
-        row = {"timesteps": agent.num_timesteps, "wall_time": time.time() - started,
-               "true_return": mean(true_returns), "learned_return": mean(learned_returns),
-               "episodes": len(finished)}
+        row = {
+            "timesteps": agent.num_timesteps,
+            "wall_time": time.time() - started,
+            "true_return": mean(true_returns),
+            "learned_return": mean(learned_returns),
+            "episodes": len(finished),
+        }
         if learner is not None:
             if labeling is not None:  # shown on the labeling page
                 learner.store.set_meta("agent_timestep", str(agent.num_timesteps))
@@ -192,9 +213,14 @@ def run(config: TrainConfig) -> Path:
 
     # 3. What a person wants to look at.
     plot_learning_curve(files.metrics, files.episodes, files.plot, title=f"{spec.env_id} ({config.condition})")
-    summary = {"env": config.env, "condition": config.condition, "seed": config.seed,
-               "timesteps": agent.num_timesteps, "train_seconds": train_seconds,
-               "labels": learner.store.count_answers() if learner else 0}
+    summary = {
+        "env": config.env,
+        "condition": config.condition,
+        "seed": config.seed,
+        "timesteps": agent.num_timesteps,
+        "train_seconds": train_seconds,
+        "labels": learner.store.count_answers() if learner else 0,
+    }
     if config.video:
         summary["video_episode_true_return"] = record_video(config.env, agent, venv, files.video)
     files.summary.write_text(json.dumps(summary, indent=2))
@@ -236,14 +262,26 @@ def make_learner(config: TrainConfig, files: RunFiles, clip_steps: int, rng: np.
     if store.env_id != config.env:
         raise ValueError(f"{files.db} holds preferences for {store.env_id}, not {config.env}")
     model = RewardEnsemble(obs_dim, act_dim, members=config.ensemble)
-    trainer = RewardTrainer(model, seed=config.seed)
-    teacher: Teacher = HumanTeacher(store) if config.teacher == "human" else SyntheticOracle(config.tie_tolerance)
+    trainer_config = ablations.trainer_config(config.ensemble, config.regularization, config.reward_objective)
+    trainer = RewardTrainer(model, trainer_config, seed=config.seed)
+    teacher = make_teacher(config, store)
     predict = lambda lefts, rights: predict_preferences(model, lefts, rights)  # noqa: E731
     selector: PairSelector = DisagreementPairs(predict) if config.selection == "disagreement" else RandomPairs()
     if config.selection == "disagreement" and config.ensemble == 1:
         selector = RandomPairs()  # one member cannot disagree with itself
-    schedule = LabelSchedule(config.labels, config.steps)
+    schedule = ablations.label_schedule(config.labels, config.steps, config.online_labels)
     return PreferenceLearner(store, model, trainer, teacher, selector, schedule, clip_steps, rng)
+
+
+def make_teacher(config: TrainConfig, store: PreferenceStore) -> Teacher:
+    """The teacher ``config.teacher`` names (already checked by ``TrainConfig.check``)."""
+    if config.teacher == "oracle":
+        return SyntheticOracle(config.tie_tolerance)
+    if config.teacher == "human":
+        return HumanTeacher(store)
+    if config.teacher in BEHAVIOUR_TEACHERS:
+        return make_behaviour_teacher(config.teacher, prefrl.envs.task_spec(config.env).dt, config.tie_tolerance)
+    return noisy_teachers.make_teacher(config.teacher, seed=config.seed)
 
 
 def start_labeling(config: TrainConfig, files: RunFiles, learner: PreferenceLearner):
@@ -266,14 +304,27 @@ def make_agent(config: TrainConfig, hp: PPOHyperparams, venv: VecNormalize, file
     if resuming:
         return PPO.load(files.checkpoint / "policy.zip", env=venv, device="cpu")
     return PPO(
-        "MlpPolicy", venv, n_steps=hp.n_steps, batch_size=hp.batch_size, n_epochs=hp.n_epochs,
-        learning_rate=hp.learning_rate, gamma=hp.gamma, gae_lambda=hp.gae_lambda, ent_coef=hp.ent_coef,
-        clip_range=hp.clip_range, max_grad_norm=hp.max_grad_norm,
-        policy_kwargs={"net_arch": list(hp.net_arch)}, seed=config.seed, device="cpu", verbose=0,
+        "MlpPolicy",
+        venv,
+        n_steps=hp.n_steps,
+        batch_size=hp.batch_size,
+        n_epochs=hp.n_epochs,
+        learning_rate=hp.learning_rate,
+        gamma=hp.gamma,
+        gae_lambda=hp.gae_lambda,
+        ent_coef=hp.ent_coef,
+        clip_range=hp.clip_range,
+        max_grad_norm=hp.max_grad_norm,
+        policy_kwargs={"net_arch": list(hp.net_arch)},
+        seed=config.seed,
+        device="cpu",
+        verbose=0,
     )
 
 
-def collect_episodes(agent: PPO, venv: VecNormalize, recorder: SegmentRecorder, steps: int, horizon: int) -> list[Segment]:
+def collect_episodes(
+    agent: PPO, venv: VecNormalize, recorder: SegmentRecorder, steps: int, horizon: int
+) -> list[Segment]:
     """Run the (untrained) policy for at least ``steps`` env steps and one full episode per env."""
     obs = venv.reset()
     for _ in range(max(steps // venv.num_envs, horizon)):
@@ -292,9 +343,12 @@ def learned_return(reward_fn: EnsembleRewardFn | None, episode: Segment) -> floa
 def learner_metrics(learner: PreferenceLearner) -> dict[str, float]:
     fit = learner.last_fit
     return {
-        "labels": learner.store.count_answers(), "queries": learner.store.count_queries(),
-        "val_accuracy": fit.val_accuracy if fit else math.nan, "val_loss": fit.val_loss if fit else math.nan,
-        "train_loss": fit.train_loss if fit else math.nan, "l2": learner.trainer.l2,
+        "labels": learner.store.count_answers(),
+        "queries": learner.store.count_queries(),
+        "val_accuracy": fit.val_accuracy if fit else math.nan,
+        "val_loss": fit.val_loss if fit else math.nan,
+        "train_loss": fit.train_loss if fit else math.nan,
+        "l2": learner.trainer.l2,
     }
 
 
@@ -307,16 +361,23 @@ def progress_postfix(row: dict[str, float]) -> dict[str, str]:
     return postfix
 
 
-def save_checkpoint(files: RunFiles, agent: PPO, venv: VecNormalize, learner: PreferenceLearner | None,
-                    wall_time: float) -> None:
+def save_checkpoint(
+    files: RunFiles, agent: PPO, venv: VecNormalize, learner: PreferenceLearner | None, wall_time: float
+) -> None:
     """Policy, normalisation statistics, r_hat and counters; written to a temp dir, then swapped in."""
     tmp = files.root / (CHECKPOINT_DIR + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     agent.save(tmp / "policy.zip")
-    np.savez(tmp / "vecnormalize.npz", obs_mean=venv.obs_rms.mean, obs_var=venv.obs_rms.var,
-             obs_count=venv.obs_rms.count, ret_mean=venv.ret_rms.mean, ret_var=venv.ret_rms.var,
-             ret_count=venv.ret_rms.count)
+    np.savez(
+        tmp / "vecnormalize.npz",
+        obs_mean=venv.obs_rms.mean,
+        obs_var=venv.obs_rms.var,
+        obs_count=venv.obs_rms.count,
+        ret_mean=venv.ret_rms.mean,
+        ret_var=venv.ret_rms.var,
+        ret_count=venv.ret_rms.count,
+    )
     state = {"timesteps": agent.num_timesteps, "wall_time": wall_time}
     if learner is not None:
         torch.save(learner.model.state_dict(), tmp / "reward_model.pt")
@@ -332,8 +393,16 @@ def save_checkpoint(files: RunFiles, agent: PPO, venv: VecNormalize, learner: Pr
 def restore(files: RunFiles, venv: VecNormalize, learner: PreferenceLearner | None, state: dict) -> None:
     """Load normalisation statistics and r_hat; re-ask queries that were never answered; reload all labels."""
     stats = np.load(files.checkpoint / "vecnormalize.npz")
-    venv.obs_rms.mean, venv.obs_rms.var, venv.obs_rms.count = stats["obs_mean"], stats["obs_var"], float(stats["obs_count"])
-    venv.ret_rms.mean, venv.ret_rms.var, venv.ret_rms.count = stats["ret_mean"], stats["ret_var"], float(stats["ret_count"])
+    venv.obs_rms.mean, venv.obs_rms.var, venv.obs_rms.count = (
+        stats["obs_mean"],
+        stats["obs_var"],
+        float(stats["obs_count"]),
+    )
+    venv.ret_rms.mean, venv.ret_rms.var, venv.ret_rms.count = (
+        stats["ret_mean"],
+        stats["ret_var"],
+        float(stats["ret_count"]),
+    )
     if learner is None:
         return
     learner.model.load_state_dict(torch.load(files.checkpoint / "reward_model.pt", weights_only=True))

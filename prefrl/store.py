@@ -225,7 +225,8 @@ class PreferenceStore:
             for q in queries:
                 left, right = self._insert_clip(db, q.left), self._insert_clip(db, q.right)
                 cursor = db.execute(
-                    "INSERT INTO queries (left_clip, right_clip, timestep, uncertainty, created_at) VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO queries (left_clip, right_clip, timestep, uncertainty, created_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
                     (left, right, int(q.timestep), float(q.uncertainty), now),  # numpy scalars would be BLOBs
                 )
                 assert cursor.lastrowid is not None

@@ -81,9 +81,44 @@ def test_true_reward_baseline(tmp_path):
     assert json.loads((out / "summary.json").read_text())["condition"] == "true"
 
 
+def test_ablation_switches_and_an_imperfect_teacher(tmp_path):
+    out = tmp_path / "ablated"
+    result = prefrl(
+        "train",
+        "--env",
+        "prefrl/Reacher-v0",
+        "--labels",
+        "12",
+        "--steps",
+        "2048",
+        "--out",
+        out,
+        "--teacher",
+        "mistake:eps=0.2",
+        "--no-online-labels",
+        "--clip-steps",
+        "1",
+        "--ensemble",
+        "1",
+        "--no-regularization",
+        "--reward-objective",
+        "regression",
+        "--no-progress",
+        "--no-video",
+    )
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(out / "preferences.sqlite") as con:
+        assert con.execute("SELECT DISTINCT length FROM clips").fetchall() == [(1,)]
+        assert con.execute("SELECT DISTINCT labeler FROM answers").fetchall() == [("mistake:eps=0.2",)]
+        assert con.execute("SELECT MAX(timestep) FROM queries").fetchone() == (0,)  # all asked before RL
+
+
 @pytest.mark.parametrize(
     "args,message",
     [
+        (["--teacher", "mistake:eps=2"], "must be in [0, 1]"),
+        (["--teacher", "wizard"], "unknown teacher"),
+        (["--teacher", "backflip"], "pass --env"),
         (["--env", "prefrl/Nope-v0"], "unknown env id"),
         (["--labels", "0"], "--labels must be positive"),
         (["--steps", "-5"], "--steps must be positive"),
