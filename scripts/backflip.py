@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import dataclasses
 import json
 import math
 from pathlib import Path
@@ -52,10 +51,7 @@ ONE_LEG_WINDOW_SECONDS = 0.5  # the raised leg must stay up this long around a m
 def train(behaviour: str, labels: int, steps: int, seed: int, out: Path | None) -> Path:
     """One preference run taught by the behaviour's scripted teacher; returns its run directory."""
     env_id = BEHAVIOURS[behaviour][0]
-    teacher_field = next(f for f in dataclasses.fields(TrainConfig) if f.name == "teacher")
-    if behaviour not in str(teacher_field.type):  # else the run would silently use the true-reward oracle
-        raise ValueError(f"this prefrl's TrainConfig.teacher doesn't offer {behaviour!r} yet ({teacher_field.type})")
-    config = TrainConfig(env=env_id, teacher=behaviour, labels=labels, steps=steps, seed=seed, out=out, video=False)  # type: ignore[arg-type]
+    config = TrainConfig(env=env_id, teacher=behaviour, labels=labels, steps=steps, seed=seed, out=out, video=False)
     return run(config)
 
 
