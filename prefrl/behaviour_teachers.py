@@ -16,8 +16,6 @@ be learned and checked without a human in the loop. Like ``SyntheticOracle`` the
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -25,8 +23,9 @@ import numpy as np
 
 from prefrl.behaviour_metrics import HOPPER_NQ, TURN
 from prefrl.cheetah_kinematics import CHEETAH_NQ, part_heights
-from prefrl.preference import Answer, Preference, Query
+from prefrl.preference import Preference, Query
 from prefrl.segment import Segment
+from prefrl.teachers import ImmediateTeacher, prefer_higher
 
 
 class ClipScore(Protocol):
@@ -105,7 +104,7 @@ class OneLegScore:
         return max(scores)
 
 
-class ScriptedTeacher:
+class ScriptedTeacher(ImmediateTeacher):
     """Prefers the clip with the higher ``score``; answers at once (the ``Teacher`` protocol).
 
     Args:
@@ -117,25 +116,13 @@ class ScriptedTeacher:
     def __init__(self, score: ClipScore, tie_tolerance: float = 0.0, labeler: str = "scripted"):
         if tie_tolerance < 0:
             raise ValueError(f"tie_tolerance must be >= 0, got {tie_tolerance}")
+        super().__init__(labeler)
         self.score = score
         self.tie_tolerance = tie_tolerance
-        self.labeler = labeler
-        self._pending: list[Answer] = []
 
     def judge(self, query: Query) -> Preference:
         """The teacher's preference for one query."""
-        diff = self.score(query.left) - self.score(query.right)
-        if abs(diff) <= self.tie_tolerance:
-            return Preference.EQUAL
-        return Preference.LEFT if diff > 0 else Preference.RIGHT
-
-    def ask(self, queries: Sequence[Query]) -> None:
-        now = time.time()
-        self._pending += [Answer(q.id, self.judge(q), self.labeler, now) for q in queries]
-
-    def answers(self) -> list[Answer]:
-        answers, self._pending = self._pending, []
-        return answers
+        return prefer_higher(self.score(query.left), self.score(query.right), self.tie_tolerance)
 
 
 BEHAVIOUR_TEACHERS = ("backflip", "one-leg")

@@ -413,12 +413,11 @@ def restore(files: RunFiles, venv: VecNormalize, learner: PreferenceLearner | No
     learner.teacher.ask([learner.store.query(i) for i in learner.store.unanswered()])
 
 
-def record_video(env_id: str, agent: PPO, venv: VecNormalize, path: Path, max_fps: float = 50.0) -> float:
-    """Render one deterministic episode of the policy to ``path``; returns its true return."""
+def rollout(env_id: str, agent: PPO, venv: VecNormalize, seed: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """One deterministic episode of the policy: ``qpos``, ``qvel`` (from the reset state on), true return."""
     env = gym.make(env_id)
-    obs, info = env.reset(seed=12345)
-    qpos, qvel, total = [info["qpos"]], [info["qvel"]], 0.0
-    done = False
+    obs, info = env.reset(seed=seed)
+    qpos, qvel, total, done = [info["qpos"]], [info["qvel"]], 0.0, False
     while not done:
         action, _ = agent.predict(venv.normalize_obs(obs[None]), deterministic=True)
         obs, reward, terminated, truncated, info = env.step(action[0])
@@ -427,9 +426,15 @@ def record_video(env_id: str, agent: PPO, venv: VecNormalize, path: Path, max_fp
         total += float(reward)
         done = terminated or truncated
     env.close()
+    return np.array(qpos), np.array(qvel), total
+
+
+def record_video(env_id: str, agent: PPO, venv: VecNormalize, path: Path, max_fps: float = 50.0) -> float:
+    """Render one deterministic episode of the policy to ``path``; returns its true return."""
+    qpos, qvel, total = rollout(env_id, agent, venv, seed=12345)
     with ClipRenderer(env_id) as renderer:
         every = max(1, math.ceil(renderer.fps / max_fps))
-        frames = renderer.render(np.array(qpos[::every]), np.array(qvel[::every]))
+        frames = renderer.render(qpos[::every], qvel[::every])
         write_video(frames, path, fps=renderer.fps / every)
     return total
 

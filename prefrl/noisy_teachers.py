@@ -22,16 +22,15 @@ which is the same quantity), so one spec means the same thing on every task; ``s
 from __future__ import annotations
 
 import math
-import time
 from collections import deque
-from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 
-from prefrl.preference import Answer, Preference, Query
+from prefrl.preference import Preference, Query
 from prefrl.segment import Segment
+from prefrl.teachers import ImmediateTeacher
 
 
 @dataclass(frozen=True)
@@ -127,7 +126,7 @@ def format_teacher(model: TeacherModel) -> str:
     return "bpref:" + ",".join(parts) if parts else "oracle"
 
 
-class BPrefTeacher:
+class BPrefTeacher(ImmediateTeacher):
     """A scripted teacher that answers at once, with B-Pref's departures from the oracle (``TeacherModel``).
 
     Follows B-Pref's order: skip on the undiscounted returns; then the myopic returns decide ties (``equal``),
@@ -140,11 +139,10 @@ class BPrefTeacher:
     """
 
     def __init__(self, model: TeacherModel = TeacherModel(), seed: int = 0, labeler: str | None = None):
+        super().__init__(labeler if labeler is not None else format_teacher(model))
         self.model = model
-        self.labeler = labeler if labeler is not None else format_teacher(model)
         self.rng = np.random.default_rng(seed)
         self._recent_returns: deque[float] = deque(maxlen=model.window)
-        self._pending: list[Answer] = []
 
     def scale(self) -> float:
         """The clip-return scale of ``skip`` and ``equal`` (fixed, or the running mean; 0 before any clip)."""
@@ -179,14 +177,6 @@ class BPrefTeacher:
         if m.mistake > 0 and self.rng.random() < m.mistake:
             left = not left
         return Preference.LEFT if left else Preference.RIGHT
-
-    def ask(self, queries: Sequence[Query]) -> None:
-        now = time.time()
-        self._pending += [Answer(q.id, self.judge(q), self.labeler, now) for q in queries]
-
-    def answers(self) -> list[Answer]:
-        answers, self._pending = self._pending, []
-        return answers
 
 
 def make_teacher(spec: str, seed: int = 0) -> BPrefTeacher:

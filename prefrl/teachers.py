@@ -22,7 +22,39 @@ class Teacher(Protocol):
     def answers(self) -> list[Answer]: ...
 
 
-class SyntheticOracle:
+def prefer_higher(left_score: float, right_score: float, tie_tolerance: float = 0.0) -> Preference:
+    """The clip with the higher score; ``EQUAL`` when the scores differ by at most ``tie_tolerance``."""
+    diff = left_score - right_score
+    if abs(diff) <= tie_tolerance:
+        return Preference.EQUAL
+    return Preference.LEFT if diff > 0 else Preference.RIGHT
+
+
+class ImmediateTeacher:
+    """Base of the scripted teachers: answers every query the moment it is asked, with ``judge``.
+
+    Args:
+        labeler: Name recorded with each answer.
+    """
+
+    def __init__(self, labeler: str):
+        self.labeler = labeler
+        self._pending: list[Answer] = []
+
+    def judge(self, query: Query) -> Preference:
+        """The teacher's answer to one query."""
+        raise NotImplementedError
+
+    def ask(self, queries: Sequence[Query]) -> None:
+        now = time.time()
+        self._pending += [Answer(q.id, self.judge(q), self.labeler, now) for q in queries]
+
+    def answers(self) -> list[Answer]:
+        answers, self._pending = self._pending, []
+        return answers
+
+
+class SyntheticOracle(ImmediateTeacher):
     """The paper's synthetic oracle: prefers the clip with the higher true return.
 
     Args:
@@ -33,24 +65,12 @@ class SyntheticOracle:
     def __init__(self, tie_tolerance: float = 0.0, labeler: str = "oracle"):
         if tie_tolerance < 0:
             raise ValueError(f"tie_tolerance must be >= 0, got {tie_tolerance}")
+        super().__init__(labeler)
         self.tie_tolerance = tie_tolerance
-        self.labeler = labeler
-        self._pending: list[Answer] = []
 
     def judge(self, query: Query) -> Preference:
         """The oracle's preference for one query."""
-        diff = query.left.true_return - query.right.true_return
-        if abs(diff) <= self.tie_tolerance:
-            return Preference.EQUAL
-        return Preference.LEFT if diff > 0 else Preference.RIGHT
-
-    def ask(self, queries: Sequence[Query]) -> None:
-        now = time.time()
-        self._pending += [Answer(q.id, self.judge(q), self.labeler, now) for q in queries]
-
-    def answers(self) -> list[Answer]:
-        answers, self._pending = self._pending, []
-        return answers
+        return prefer_higher(query.left.true_return, query.right.true_return, self.tie_tolerance)
 
 
 class HumanTeacher:

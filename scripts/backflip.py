@@ -36,7 +36,7 @@ import prefrl.envs
 from prefrl.behaviour_metrics import count_backflips, forward_speed, one_leg_fraction
 from prefrl.cheetah_kinematics import PARTS
 from prefrl.config import TrainConfig
-from prefrl.experiment import CHECKPOINT_DIR, run
+from prefrl.experiment import CHECKPOINT_DIR, rollout, run
 from prefrl.rl.ground_contact import GroundContacts
 from prefrl.rl.render import ClipRenderer, write_video
 
@@ -66,22 +66,6 @@ def load_policy(run_dir: Path, env_id: str) -> tuple[PPO, VecNormalize]:
         float(stats["obs_count"]),
     )
     return PPO.load(checkpoint / "policy.zip", device="cpu"), venv
-
-
-def rollout(env_id: str, agent: PPO, venv: VecNormalize, seed: int) -> tuple[np.ndarray, np.ndarray, float]:
-    """One deterministic episode: ``qpos``, ``qvel`` (from the reset state on) and the true return."""
-    env = gym.make(env_id)
-    obs, info = env.reset(seed=seed)
-    qpos, qvel, total, done = [info["qpos"]], [info["qvel"]], 0.0, False
-    while not done:
-        action, _ = agent.predict(venv.normalize_obs(obs[None]), deterministic=True)
-        obs, reward, terminated, truncated, info = env.step(action[0])
-        qpos.append(info["qpos"])
-        qvel.append(info["qvel"])
-        total += float(reward)
-        done = terminated or truncated
-    env.close()
-    return np.array(qpos), np.array(qvel), total
 
 
 def evaluate(behaviour: str, run_dir: Path, episodes: int, gif_seconds: float = 6.0) -> dict:

@@ -67,9 +67,13 @@ def hopper_run(tmp_path, hopper_episode):
         root.mkdir()
         starts = np.random.default_rng(pairs).integers(0, len(hopper_episode) - clip_steps, size=(pairs, 2))
         queries = [
-            Query(-1, hopper_episode.slice(a, a + clip_steps), hopper_episode.slice(b, b + clip_steps),
-                  timestep=0 if timesteps is None else timesteps[i],
-                  uncertainty=float(i) if uncertainties is None else uncertainties[i])
+            Query(
+                -1,
+                hopper_episode.slice(a, a + clip_steps),
+                hopper_episode.slice(b, b + clip_steps),
+                timestep=0 if timesteps is None else timesteps[i],
+                uncertainty=float(i) if uncertainties is None else uncertainties[i],
+            )
             for i, (a, b) in enumerate(starts.tolist())
         ]
         with PreferenceStore.create(root / "preferences.sqlite", "prefrl/Hopper-v0") as store:
