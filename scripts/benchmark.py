@@ -12,7 +12,11 @@ and ``results.md`` (one row per task) into ``--out``:
 * final true return: mean true episode return over the last 10% of timesteps (as the paper's curves average
   consecutive batches), mean over seeds;
 * return ratio: preference / true-reward final return (ratio of the seed means);
+* normalised score: (preference - random policy) / (true reward - random policy), the random policy's return being
+  that of the first rollout (meaningful for negative returns such as Reacher's, where the plain ratio is not);
 * wall-time ratio: median over seeds of preference / true-reward training seconds, paired by seed.
+
+``--report-only`` summarises the pairs finished so far without training.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from prefrl.results import final_return
+from prefrl.results import final_return, initial_return
 
 PREFRL = [sys.executable, "-m", "prefrl.cli"]  # the prefrl of this interpreter, whatever is on PATH
 
@@ -70,6 +74,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1_000_000)
     parser.add_argument("--pairs", type=int, default=1, help="pairs at a time (each pair: two runs, two cores)")
     parser.add_argument("--out", type=Path, default=Path("bench/core"))
+    parser.add_argument("--report-only", action="store_true", help="only summarise the pairs already finished")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -89,13 +94,18 @@ def main() -> None:
             ]:
                 future.result()
 
-    started = time.time()
-    with ThreadPoolExecutor(args.pairs) as pool:
-        for future in [pool.submit(train_pair, task, seed) for task, seed in pairs]:
-            future.result()
+    if not args.report_only:
+        with ThreadPoolExecutor(args.pairs) as pool:
+            for future in [pool.submit(train_pair, task, seed) for task, seed in pairs]:
+                future.result()
 
+    finished = [
+        (task, seed) for task, seed in pairs if all((run_dir(task, seed, t) / "summary.json").exists() for t in (0, 1))
+    ]
     rows = []
     for task, seed, true_reward in runs:
+        if (task, seed) not in finished:
+            continue
         d = run_dir(task, seed, true_reward)
         summary = json.loads((d / "summary.json").read_text())
         rows.append(
@@ -104,6 +114,7 @@ def main() -> None:
                 "seed": seed,
                 "condition": summary["condition"],
                 "final_true_return": final_return(d, args.steps),
+                "random_policy_return": initial_return(d),
                 "train_seconds": summary["train_seconds"],
                 "labels": summary["labels"],
                 "timesteps": summary["timesteps"],
@@ -118,22 +129,29 @@ def main() -> None:
         f"Benchmark: {args.labels} labels vs true reward, {args.steps:,} steps, {args.seeds} seeds, "
         f"{args.pairs} pair(s) at a time (the two runs of a pair side by side); "
         f"{platform.node()}, {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"{time.strftime('%Y-%m-%d')}, {time.time() - started:.0f} s in all.",
+        f"{time.strftime('%Y-%m-%d')}.",
         "",
-        "| task | preference return (mean ± sd) | true-reward return (mean ± sd) | return ratio | wall-time ratio |",
-        "|---|---|---|---|---|",
+        "| task | seeds | preference return (mean ± sd) | true-reward return (mean ± sd) | return ratio "
+        "| normalised score | wall-time ratio (median) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for task in args.tasks:
         pref = [r for r in rows if r["task"] == task and r["condition"] != "true"]
         true = [r for r in rows if r["task"] == task and r["condition"] == "true"]
+        if not pref:
+            continue
         p = [r["final_true_return"] for r in pref]
         t = [r["final_true_return"] for r in true]
         wall = statistics.median(a["train_seconds"] / b["train_seconds"] for a, b in zip(pref, true))
         ratio = statistics.mean(p) / statistics.mean(t)
+        # (pref - random) / (true - random), the random policy's return from the first rollout of both runs:
+        # meaningful where returns are negative (Reacher), where the plain ratio is not.
+        rand = statistics.mean(r["random_policy_return"] for r in pref + true)
+        score = (statistics.mean(p) - rand) / (statistics.mean(t) - rand)
         sd = lambda x: statistics.stdev(x) if len(x) > 1 else 0.0  # noqa: E731
         lines.append(
-            f"| {task} | {statistics.mean(p):.1f} ± {sd(p):.1f} | {statistics.mean(t):.1f} ± {sd(t):.1f} "
-            f"| {ratio:.2f} | {wall:.2f} |"
+            f"| {task} | {len(p)} | {statistics.mean(p):.1f} ± {sd(p):.1f} | {statistics.mean(t):.1f} ± {sd(t):.1f} "
+            f"| {ratio:.2f} | {score:.2f} | {wall:.2f} |"
         )
     (args.out / "results.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
