@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import gymnasium as gym
 import imageio.v3 as iio
 import numpy as np
@@ -42,3 +45,30 @@ def test_camera_follows_the_body():
         a, b = renderer.render(near, qvel), renderer.render(far, qvel)
     # the checkerboard floor moves, the body does not: most pixels agree in a roughly similar picture
     assert np.abs(a.astype(int) - b.astype(int)).mean() < 60
+
+
+WRITE_WHILE_MULTIPLYING = """
+import sys, threading, time
+import numpy as np
+from prefrl.rl.render import write_video
+
+def keep_writing():
+    frames = np.zeros((4, 32, 32, 3), np.uint8)
+    while True:
+        write_video(frames, sys.argv[1], fps=25)
+
+threading.Thread(target=keep_writing, daemon=True).start()
+x, w = np.ones((1000, 14), np.float32), np.ones((3, 14, 64), np.float32)  # big enough for threaded BLAS
+start = time.time()
+while time.time() - start < 3:
+    x[None] @ w
+"""
+
+
+def test_writing_videos_in_a_thread_never_hangs_a_matmul_elsewhere(tmp_path):
+    """The labeling page's renderer thread writes clips while the trainer multiplies matrices.
+
+    A fork() while OpenBLAS's threads work for another thread left that matmul spinning forever; before the fix
+    this script hung within a few seconds every time (on a machine with more than one CPU).
+    """
+    subprocess.run([sys.executable, "-c", WRITE_WHILE_MULTIPLYING, str(tmp_path / "clip.mp4")], check=True, timeout=60)

@@ -46,12 +46,16 @@ def open_renderer(env_id: str, width: int, height: int, pretty: bool) -> ClipRen
         ) from e
 
 
-def render_clip(renderer: ClipRenderer, qpos: np.ndarray, qvel: np.ndarray, path: Path) -> Path:
-    """Render one clip's states to an mp4 at ``path``, atomically."""
+def render_frames(renderer: ClipRenderer, qpos: np.ndarray, qvel: np.ndarray) -> tuple[np.ndarray, float]:
+    """One clip's frames (every k-th step, at most ``MAX_FPS``) and their frame rate."""
     every = max(1, math.ceil(renderer.fps / MAX_FPS))
-    frames = renderer.render(qpos[::every], qvel[::every])
+    return renderer.render(qpos[::every], qvel[::every]), renderer.fps / every
+
+
+def encode_clip(frames: np.ndarray, fps: float, path: Path) -> Path:
+    """Encode frames to an mp4 at ``path``, atomically (x264 "ultrafast": short clips, latency first)."""
     tmp = path.with_name(f".{path.stem}.tmp.mp4")
-    write_video(frames, tmp, fps=renderer.fps / every)
+    write_video(frames, tmp, fps=fps, preset="ultrafast")
     tmp.replace(path)
     return path
 
@@ -116,11 +120,19 @@ class ClipVideoWorker(threading.Thread):
                 self._wake.clear()
                 todo = queue.to_render(self.ahead)
                 for query_id, left, right in todo:
+                    # ffmpeg encodes one clip in its own process while this thread renders the next one
+                    encoders = []
                     for clip_id in (left, right):
                         path = video_path(self.clip_dir, clip_id)
                         if not path.exists():
                             clip = store.clip(clip_id)
-                            render_clip(renderer, clip.qpos, clip.qvel, path)
+                            frames, fps = render_frames(renderer, clip.qpos, clip.qvel)
+                            encoders.append(threading.Thread(target=encode_clip, args=(frames, fps, path)))
+                            encoders[-1].start()
+                    for encoder in encoders:
+                        encoder.join()
+                    if not all(video_path(self.clip_dir, c).exists() for c in (left, right)):
+                        raise RuntimeError(f"the videos of pair {query_id} were not written")
                     queue.mark_rendered(query_id)
                     if self._stopping.is_set():
                         break

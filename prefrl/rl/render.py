@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import gymnasium as gym
@@ -10,6 +11,13 @@ import mujoco
 import numpy as np
 
 import prefrl.envs  # noqa: F401  (registers prefrl/* ids)
+
+# imageio-ffmpeg starts ffmpeg with preexec_fn=os.setpgrp unless this is set, and a preexec_fn makes Python
+# fork() instead of vfork(). fork() runs OpenBLAS's atfork handler, which shuts its thread pool down under a
+# multi-threaded BLAS call running in another thread: when the labeling page's renderer thread wrote a clip
+# while the trainer's main thread was in a numpy matmul, that matmul spun forever. vfork() runs no atfork
+# handlers. (The cost: Ctrl-C in a terminal reaches ffmpeg too, which ends with the program anyway.)
+os.environ.setdefault("IMAGEIO_FFMPEG_NO_PREVENT_SIGINT", "1")
 
 # Bodies the camera follows, so a runner stays in view (0 = a fixed camera).
 # The tracking camera follows the body's position, not its orientation, so a flipping Hopper stays in view upright.
@@ -83,8 +91,12 @@ class ClipRenderer:
         self.close()
 
 
-def write_video(frames: np.ndarray, path: str | Path, fps: float) -> Path:
-    """Write frames as an H.264 mp4 (yuv420p, plays in browsers) or, for a ``.gif`` path, a looping GIF."""
+def write_video(frames: np.ndarray, path: str | Path, fps: float, preset: str = "medium") -> Path:
+    """Write frames as an H.264 mp4 (yuv420p, plays in browsers) or, for a ``.gif`` path, a looping GIF.
+
+    Args:
+        preset: x264's speed/size trade-off; "ultrafast" halves the time of a short clip (larger file).
+    """
     path = Path(path)
     if path.suffix == ".gif":
         imageio.mimsave(path, list(frames), duration=1000 / fps, loop=0)
@@ -97,5 +109,6 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float) -> Path:
             pixelformat="yuv420p",
             macro_block_size=8,
             ffmpeg_log_level="error",
+            output_params=["-preset", preset],
         )
     return path
