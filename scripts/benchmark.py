@@ -33,7 +33,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from prefrl.results import final_return, initial_return
+from prefrl.results import binned_curve, final_return, initial_return
 
 PREFRL = [sys.executable, "-m", "prefrl.cli"]  # the prefrl of this interpreter, whatever is on PATH
 
@@ -64,6 +64,32 @@ def train(run_dir: Path, task: str, seed: int, labels: int, steps: int, true_rew
             cmd.append("--true-reward")
     print(" ".join(cmd[2:]), flush=True)
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+
+
+def plot_curves(path: Path, tasks: list[str], finished: list[tuple[str, int]], run_dir, steps: int) -> None:
+    """True return against timesteps, one panel per task, mean over the finished seeds of each condition."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    bins = 50
+    x = (np.arange(bins) + 0.5) * steps / bins
+    fig, axes = plt.subplots(1, len(tasks), figsize=(4 * len(tasks), 3.2), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        seeds = [seed for t, seed in finished if t == task]
+        for true_reward, label in ((True, "RL on the true reward"), (False, "700 synthetic labels")):
+            curves = np.array([binned_curve(run_dir(task, seed, true_reward), steps, bins) for seed in seeds])
+            ax.plot(x, np.nanmean(curves, axis=0), label=label)
+        ax.set_title(f"{task} ({len(seeds)} seed{'s' if len(seeds) > 1 else ''})")
+        ax.set_xlabel("timesteps")
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("true episode return")
+    axes[0, 0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def main() -> None:
@@ -154,6 +180,13 @@ def main() -> None:
             f"| {ratio:.2f} | {score:.2f} | {wall:.2f} |"
         )
     (args.out / "results.md").write_text("\n".join(lines) + "\n")
+    plot_curves(
+        args.out / "curves.png",
+        [t for t in args.tasks if any(f[0] == t for f in finished)],
+        finished,
+        run_dir,
+        args.steps,
+    )
     print("\n".join(lines))
 
 
