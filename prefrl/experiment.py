@@ -158,6 +158,7 @@ def run(config: TrainConfig) -> Path:
 
     started = time.time() - state.get("wall_time", 0.0)
     recent: deque[Segment] = deque(maxlen=max(4, 2 * hp.rollout_steps // spec.horizon))
+    last_returns: deque[float] = deque(maxlen=10)  # for the progress bar: iterations may finish no episode
     metrics = CsvLog(files.metrics, METRICS_FIELDS, append=resuming)
     episodes_log = CsvLog(files.episodes, ["timestep", "true_return", "learned_return"], append=resuming)
 
@@ -182,6 +183,7 @@ def run(config: TrainConfig) -> Path:
         finished = recorder.pop_episodes()
         recent.extend(finished)
         true_returns = [ep.true_return for ep in finished]
+        last_returns.extend(true_returns)
         learned_returns = [learned_return(reward_fn, ep) for ep in finished] if reward_fn else []
         for ret, lret in zip(true_returns, learned_returns or [math.nan] * len(finished)):
             episodes_log.write([agent.num_timesteps, ret, lret])
@@ -204,7 +206,7 @@ def run(config: TrainConfig) -> Path:
         agent.logger.record("rollout/true_return", row["true_return"])
         metrics.write([row.get(k, math.nan) for k in METRICS_FIELDS])
         bar.update(agent.num_timesteps - bar.n)
-        bar.set_postfix(progress_postfix(row), refresh=False)
+        bar.set_postfix(progress_postfix(row, mean(list(last_returns))), refresh=False)
         if agent.num_timesteps >= next_checkpoint or agent.num_timesteps >= config.steps:
             save_checkpoint(files, agent, venv, learner, time.time() - started)
             next_checkpoint += config.checkpoint_every
@@ -352,8 +354,9 @@ def learner_metrics(learner: PreferenceLearner) -> dict[str, float]:
     }
 
 
-def progress_postfix(row: dict[str, float]) -> dict[str, str]:
-    postfix = {"return": f"{row['true_return']:.0f}"}
+def progress_postfix(row: dict[str, float], recent_return: float) -> dict[str, str]:
+    """What the progress bar shows: the true return of the last 10 episodes, and the labels."""
+    postfix = {"return": f"{recent_return:.0f}"}
     if "labels" in row:
         postfix |= {"labels": f"{row['labels']:.0f}", "val_acc": f"{row['val_accuracy']:.2f}"}
         if row["queries"] > row["labels"]:  # a human teacher: pairs wait for answers while training goes on
