@@ -28,7 +28,8 @@ def _clip_json(clip: Segment) -> dict:
 
 
 def _clip_from_json(data: dict) -> Segment:
-    return Segment(*(np.asarray(data[name], dtype=np.float64) for name in _ARRAYS), timestep=int(data["timestep"]))
+    obs, actions, true_rewards, qpos, qvel = (np.asarray(data[name], dtype=np.float64) for name in _ARRAYS)
+    return Segment(obs, actions, true_rewards, qpos, qvel, timestep=int(data["timestep"]))
 
 
 def export_answers(store: PreferenceStore, path: str | Path) -> int:

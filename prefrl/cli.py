@@ -58,10 +58,11 @@ def dispatch(config: object) -> int:
         from prefrl import report
 
         return report.main(config)
-    if not isinstance(config, TrainConfig):
+    if isinstance(config, (LabelConfig, ExportConfig, ImportConfig)):
         from prefrl.labeling_cli import run_labeling_command  # the web app only for the commands that serve it
 
         return run_labeling_command(config)
+    assert isinstance(config, TrainConfig), f"unknown command {config!r}"
     from prefrl.experiment import run
 
     print(f"run directory: {run(config)}")

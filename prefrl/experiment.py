@@ -23,12 +23,14 @@ import time
 from collections import deque
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
 import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.logger import configure
+from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import VecNormalize
 from tqdm import tqdm
@@ -328,7 +330,7 @@ def collect_episodes(
     agent: PPO, venv: VecNormalize, recorder: SegmentRecorder, steps: int, horizon: int
 ) -> list[Segment]:
     """Run the (untrained) policy for at least ``steps`` env steps and one full episode per env."""
-    obs = venv.reset()
+    obs: Any = venv.reset()
     for _ in range(max(steps // venv.num_envs, horizon)):
         actions, _ = agent.predict(obs, deterministic=False)
         obs, *_ = venv.step(actions)
@@ -372,11 +374,12 @@ def save_checkpoint(
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     agent.save(tmp / "policy.zip")
+    obs_rms = cast(RunningMeanStd, venv.obs_rms)  # a dict only for dict observation spaces
     np.savez(
         tmp / "vecnormalize.npz",
-        obs_mean=venv.obs_rms.mean,
-        obs_var=venv.obs_rms.var,
-        obs_count=venv.obs_rms.count,
+        obs_mean=obs_rms.mean,
+        obs_var=obs_rms.var,
+        obs_count=obs_rms.count,
         ret_mean=venv.ret_rms.mean,
         ret_var=venv.ret_rms.var,
         ret_count=venv.ret_rms.count,
@@ -396,7 +399,8 @@ def save_checkpoint(
 def restore(files: RunFiles, venv: VecNormalize, learner: PreferenceLearner | None, state: dict) -> None:
     """Load normalisation statistics and r_hat; re-ask queries that were never answered; reload all labels."""
     stats = np.load(files.checkpoint / "vecnormalize.npz")
-    venv.obs_rms.mean, venv.obs_rms.var, venv.obs_rms.count = (
+    obs_rms = cast(RunningMeanStd, venv.obs_rms)
+    obs_rms.mean, obs_rms.var, obs_rms.count = (
         stats["obs_mean"],
         stats["obs_var"],
         float(stats["obs_count"]),

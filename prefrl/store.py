@@ -250,7 +250,8 @@ class PreferenceStore:
         ).fetchone()
         if row is None:
             raise KeyError(f"no clip {clip_id}")
-        return Segment(*map(_from_blob, row[:5]), timestep=row[5])
+        obs, actions, true_rewards, qpos, qvel = (_from_blob(blob) for blob in row[:5])
+        return Segment(obs, actions, true_rewards, qpos, qvel, timestep=row[5])
 
     def query(self, query_id: int) -> Query:
         """One stored query with its clips."""
