@@ -5,6 +5,7 @@ prefrl label runs/Hopper__pref700__0__20261129-120000 --host 0.0.0.0   # prints 
 
 from __future__ import annotations
 
+import signal
 import threading
 from pathlib import Path
 
@@ -59,10 +60,13 @@ def serve(config: LabelConfig) -> int:
         config.pretty,
     ).start()
     print(f"labeling page: {server.url}  (Ctrl-C to stop)", flush=True)
+    # Serve until Ctrl-C or SIGTERM. Handlers of our own, because a process started in the background by a
+    # non-interactive shell inherits an ignored SIGINT, and Python then raises no KeyboardInterrupt.
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
     try:
-        threading.Event().wait()  # serve until interrupted; the server and renderer run in their threads
-    except KeyboardInterrupt:
-        pass
+        stopping.wait()  # the server and the renderer run in their own threads
     finally:
         server.stop()
     return 0
