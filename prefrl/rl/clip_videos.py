@@ -120,11 +120,19 @@ class ClipVideoWorker(threading.Thread):
                 self._wake.clear()
                 todo = queue.to_render(self.ahead)
                 for query_id, left, right in todo:
+                    # ffmpeg encodes one clip in its own process while this thread renders the next one
+                    encoders = []
                     for clip_id in (left, right):
                         path = video_path(self.clip_dir, clip_id)
                         if not path.exists():
                             clip = store.clip(clip_id)
-                            encode_clip(*render_frames(renderer, clip.qpos, clip.qvel), path)
+                            frames, fps = render_frames(renderer, clip.qpos, clip.qvel)
+                            encoders.append(threading.Thread(target=encode_clip, args=(frames, fps, path)))
+                            encoders[-1].start()
+                    for encoder in encoders:
+                        encoder.join()
+                    if not all(video_path(self.clip_dir, c).exists() for c in (left, right)):
+                        raise RuntimeError(f"the videos of pair {query_id} were not written")
                     queue.mark_rendered(query_id)
                     if self._stopping.is_set():
                         break
