@@ -34,9 +34,11 @@ class BackflipCounter:
     least ``min_height`` above the floor and turning slower than ``max_spin``, for ``hold_seconds`` in a row:
     passing through upright in the air, still spinning, doesn't count (in the air the spin can't stop). At every
     landed-upright step the backward rotation since the previous one is rounded to whole turns (both ends lie
-    within ``upright_tolerance`` of upright, so the rounding is exact) and those turns are counted. A fall, a
-    half turn, or a turn that ends lying down therefore never counts; a double backflip counts twice; forward
-    flips count nothing.
+    within ``upright_tolerance`` of upright, so the rounding is exact) and those turns are counted, each only if
+    the body went upside down *in the air* during it: within 45 degrees of inverted with the torso centre at least
+    ``inverted_min_height`` up (upside down on the floor the torso centre is about 0.2 m up). A fall, a half
+    turn, a turn that ends lying down, or a backward roll over the floor therefore never counts; a double
+    backflip counts twice; forward flips count nothing.
 
     Args:
         dt: Seconds per state.
@@ -44,6 +46,7 @@ class BackflipCounter:
         min_height: Lowest torso-centre height (m) of a standing Hopper (the v5 model's healthy height).
         max_spin: Fastest pitch rate (rad/s) of a landed torso; a flip turns at 5 rad/s or more.
         hold_seconds: How long it must stay upright to have landed.
+        inverted_min_height: Lowest torso-centre height (m) of the upside-down moment of a flip.
     """
 
     dt: float
@@ -51,10 +54,12 @@ class BackflipCounter:
     min_height: float = 0.7
     max_spin: float = 2.0
     hold_seconds: float = 0.1
+    inverted_min_height: float = 0.5
     total: int = field(default=0, init=False)
     _reference: float = field(default=0.0, init=False, repr=False)
     _previous: float = field(default=0.0, init=False, repr=False)
     _held: int = field(default=0, init=False, repr=False)
+    _airborne_inversions: set[int] = field(default_factory=set, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.dt <= 0:
@@ -67,19 +72,24 @@ class BackflipCounter:
     def reset(self, pitch: float) -> None:
         """Start a new episode at torso pitch ``pitch``."""
         self.total, self._reference, self._previous, self._held = 0, float(pitch), float(pitch), 0
+        self._airborne_inversions = set()
 
     def update(self, pitch: float, height: float) -> int:
         """Take the next state; returns the backflips completed at it (usually 0)."""
         spin = abs(pitch - self._previous) / self.dt
         self._previous = float(pitch)
+        turned = (self._reference - pitch) / TURN  # backward turns since the last landing
+        if height >= self.inverted_min_height and abs(turned - math.floor(turned) - 0.5) <= 0.125:
+            self._airborne_inversions.add(math.floor(turned))  # upside down in the air during turn k
         upright = math.cos(pitch) >= math.cos(self.upright_tolerance) and height >= self.min_height
         upright = upright and spin <= self.max_spin
         self._held = self._held + 1 if upright else 0
         if self._held < self.hold_steps:
             return 0
-        turns = round((self._reference - pitch) / TURN)
+        turns = round(turned)
+        flips = sum(1 for k in range(turns) if k in self._airborne_inversions)
         self._reference = float(pitch)
-        flips = max(turns, 0)
+        self._airborne_inversions = set()
         self.total += flips
         return flips
 

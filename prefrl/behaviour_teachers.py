@@ -43,8 +43,10 @@ def _check_states(clip: Segment, nq: int, who: str) -> None:
 class BackflipScore:
     """Backward turns of the Hopper's torso in a clip, plus a bonus for ending upright.
 
-    Rotation counts only while the torso's centre is above ``airborne_height`` (a backflip happens in the air;
-    rolling over on the floor is not one), and forward rotation subtracts. Backward is decreasing pitch
+    Backward rotation counts only while the torso's centre is above ``airborne_height`` (a backflip happens in
+    the air; rolling over on the floor is not one); forward rotation always subtracts, on the floor too, so
+    tipping back while up and rocking forward again while down earns nothing (an earlier version let forward
+    rotation on the floor go free, and a policy learned exactly that rocking). Backward is decreasing pitch
     (``qpos[:, 2]``; see ``prefrl.behaviour_metrics``). The landing bonus is worth less than half a turn, so a
     clip of half a flip beats one of standing still, and a full flip that lands beats one that over-rotates.
 
@@ -64,7 +66,8 @@ class BackflipScore:
         _check_states(clip, HOPPER_NQ, "backflip")
         height, pitch = clip.qpos[:, 1], clip.qpos[:, 2]
         off_floor = np.minimum(height[:-1], height[1:]) > self.airborne_height
-        turns = float(np.sum(-np.diff(pitch) * off_floor)) / TURN
+        backward = -np.diff(pitch)
+        turns = float(np.sum(np.where(off_floor, backward, np.minimum(backward, 0.0)))) / TURN
         upright = math.cos(pitch[-1]) >= math.cos(self.upright_tolerance) and height[-1] >= self.stand_height
         return turns + self.landing_bonus * upright
 
@@ -75,9 +78,11 @@ class OneLegScore:
 
     Each step counts for a leg when that leg and the body are at least ``clearance`` off the ground (from the
     clip's states by ``prefrl.cheetah_kinematics``): it earns the distance moved forward plus
-    ``hold_bonus * dt``; every other step costs ``touch_penalty * dt``. The penalty is several times the
+    ``hold_bonus * dt``; every other step costs ``touch_penalty * dt``. The penalty is larger than the
     Half-Cheetah's usual running speeds, so a two-legged gait, in which each foot is down part of the time,
-    loses to moving forward on one leg, and holding a leg up while standing still beats standing on both.
+    loses to moving forward on one leg, and holding a leg up while standing still beats standing on both; it is
+    not so large that forward progress stops mattering (an earlier version's 30 m/s made one touch outweigh
+    1.5 m of running, and its policy kept a leg up while drifting backwards).
 
     Args:
         dt: Seconds per step.
@@ -88,8 +93,8 @@ class OneLegScore:
 
     dt: float
     clearance: float = 0.05
-    hold_bonus: float = 0.5
-    touch_penalty: float = 30.0
+    hold_bonus: float = 0.1
+    touch_penalty: float = 10.0
 
     def __call__(self, clip: Segment) -> float:
         _check_states(clip, CHEETAH_NQ, "one-leg")

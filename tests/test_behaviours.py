@@ -68,6 +68,15 @@ def test_a_fall_a_half_turn_and_a_forward_flip_do_not_count():
     assert count_backflips(seq(stand(), flip(turns=-1), stand(pitch=TURN)), DT) == 0
 
 
+def test_a_backward_roll_over_the_floor_is_no_backflip():
+    height = np.r_[np.linspace(1.25, 0.2, 20), np.full(40, 0.2), np.linspace(0.2, 1.25, 20)]  # down, over, up
+    roll = hopper(np.linspace(0, -TURN, 80), height)
+    assert count_backflips(seq(stand(), roll, stand(pitch=-TURN)), DT) == 0
+    low_flip = flip(steps=40)
+    low_flip[:, 1] = np.minimum(low_flip[:, 1], 0.45)  # the same turn, but upside down at 0.45 m: on the floor
+    assert count_backflips(seq(stand(), low_flip, stand(pitch=-TURN)), DT) == 0
+
+
 def test_a_full_turn_that_does_not_land_upright_does_not_count():
     lying = seq(stand(), flip(land_height=0.2), hopper(np.full(20, -TURN), 0.2))  # comes down flat
     assert count_backflips(lying, DT) == 0
@@ -198,6 +207,10 @@ def test_backflip_teacher_prefers_backward_turns_that_end_upright():
     assert judge(teacher, lying, standing) is Preference.RIGHT
     assert judge(teacher, forward, standing) is Preference.RIGHT
     assert judge(teacher, rolling_on_floor, lying) is Preference.EQUAL  # rotation on the floor is no flip
+    tip_back_up, rock_forward_down = hopper(np.linspace(0, -1, 15), 1.0), hopper(np.linspace(-1, 0, 15), 0.3)
+    rocking = hopper_clip(seq(tip_back_up, rock_forward_down, tip_back_up, rock_forward_down))
+    assert judge(teacher, rocking, lying) is Preference.EQUAL  # rocking back and forth turns nothing
+    assert judge(teacher, rocking, standing) is Preference.RIGHT
 
 
 def test_one_leg_teacher_prefers_progress_on_one_leg():
