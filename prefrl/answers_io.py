@@ -7,12 +7,18 @@ One line per answer: ``env_id``, ``query_id``, ``left_clip``, ``right_clip``, ``
 ``preference``, ``labeler``, ``time``, and the two clips (``left``, ``right``: ``obs``, ``actions``,
 ``true_rewards``, ``qpos``, ``qvel`` as nested lists, and ``timestep``), so the labels can train a reward model
 in a run that never saw those clips. Floats round-trip exactly.
+
+Importing is idempotent: a pair whose two clips the run already holds (as a pair, in either order) is skipped,
+so importing a file twice, or a file that overlaps an earlier one, adds each pair once. Clips are compared by
+their contents (``clip_digest``), since ids differ between runs.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -30,6 +36,46 @@ def _clip_json(clip: Segment) -> dict:
 def _clip_from_json(data: dict) -> Segment:
     obs, actions, true_rewards, qpos, qvel = (np.asarray(data[name], dtype=np.float64) for name in _ARRAYS)
     return Segment(obs, actions, true_rewards, qpos, qvel, timestep=int(data["timestep"]))
+
+
+def clip_digest(clip: Segment) -> bytes:
+    """A digest of a clip's steps: equal for equal clips, however they were stored.
+
+    The arrays are hashed as float64 with their shapes, so a run's own clips (float32 actions, say) match their
+    copies imported from JSON (float64). The clip's timestep is left out: the same steps are the same clip.
+    """
+    digest = hashlib.sha256()
+    for name in _ARRAYS:
+        array = np.ascontiguousarray(getattr(clip, name), dtype=np.float64)
+        digest.update(repr(array.shape).encode())
+        digest.update(array.tobytes())
+    return digest.digest()
+
+
+def _pair_key(left: Segment, right: Segment) -> frozenset[bytes]:
+    return frozenset((clip_digest(left), clip_digest(right)))  # either order: the same comparison
+
+
+def _stored_pairs(store: PreferenceStore) -> set[frozenset[bytes]]:
+    """The pairs of every query in ``store`` (answered or not), as ``_pair_key``s."""
+    digests: dict[int, bytes] = {}
+
+    def digest(clip_id: int) -> bytes:
+        if clip_id not in digests:
+            digests[clip_id] = clip_digest(store.clip(clip_id))
+        return digests[clip_id]
+
+    rows = store.connection.execute("SELECT left_clip, right_clip FROM queries").fetchall()
+    return {frozenset((digest(left), digest(right))) for left, right in rows}
+
+
+class ImportCounts(NamedTuple):
+    """What ``import_answers`` did."""
+
+    imported: int
+    """Pairs added, each with its answer."""
+    skipped: int
+    """Pairs left out because the run already held them (or the file held them twice)."""
 
 
 def export_answers(store: PreferenceStore, path: str | Path) -> int:
@@ -59,11 +105,13 @@ def export_answers(store: PreferenceStore, path: str | Path) -> int:
     return len(answers)
 
 
-def import_answers(store: PreferenceStore, path: str | Path) -> int:
-    """Add the pairs and answers in ``path`` to ``store`` as new queries; returns how many.
+def import_answers(store: PreferenceStore, path: str | Path) -> ImportCounts:
+    """Add the pairs and answers in ``path`` to ``store`` as new queries; returns how many, and how many it skipped.
 
-    The whole file is checked before anything is written: a file for another task, or a malformed line, raises
-    ``ValueError`` naming the line, and leaves the store unchanged.
+    A pair the store already holds (the same two clips, in either order, answered or not) is skipped and nothing
+    stored changes, so importing the same file again adds nothing. The whole file is checked before anything is
+    written: a file for another task, or a malformed line, raises ``ValueError`` naming the line, and leaves the
+    store unchanged.
     """
     pairs: list[tuple[Query, Preference, str, float]] = []
     env_id = store.env_id
@@ -85,8 +133,16 @@ def import_answers(store: PreferenceStore, path: str | Path) -> int:
                 pairs.append((query, Preference(line["preference"]), str(line["labeler"]), float(line["time"])))
             except (ValueError, KeyError, TypeError, AssertionError) as e:
                 raise ValueError(f"{path}, line {number}: not a prefrl answer ({type(e).__name__}: {e})") from None
-    # One transaction for all of it: an import is either complete or absent.
+    keys = [_pair_key(q.left, q.right) for q, *_ in pairs]
+    # One transaction for all of it: an import is either complete or absent, and no other process can add a pair
+    # between the check for duplicates and the writes.
     with store.transaction():
-        stored = store.add_queries([q for q, *_ in pairs])
-        store.add_answers([Answer(q.id, pref, who, t) for q, (_, pref, who, t) in zip(stored, pairs)])
-    return len(pairs)
+        present = _stored_pairs(store)
+        new = []
+        for key, pair in zip(keys, pairs):
+            if key not in present:
+                present.add(key)  # a pair the file holds twice is imported once
+                new.append(pair)
+        stored = store.add_queries([q for q, *_ in new])
+        store.add_answers([Answer(q.id, pref, who, t) for q, (_, pref, who, t) in zip(stored, new)])
+    return ImportCounts(len(new), len(pairs) - len(new))

@@ -14,9 +14,8 @@ import sys
 
 import tyro
 
-from prefrl.config import ExportConfig, ImportConfig, LabelConfig, TrainConfig
-from prefrl.report import ReportConfig
-from prefrl.sweep import SweepConfig
+# Only the light config module at import time: --help and parsing must not wait for torch or matplotlib.
+from prefrl.config import ExportConfig, ImportConfig, LabelConfig, ReportConfig, SweepConfig, TrainConfig
 
 EXIT_USAGE = 2
 

@@ -1,4 +1,8 @@
-"""Configuration of a training run. Field docstrings are the ``--help`` text of ``prefrl train``."""
+"""The options of every ``prefrl`` command. Field docstrings are their ``--help`` text.
+
+Only light imports here: ``prefrl --help`` and argument parsing load this module, not the (torch, matplotlib)
+modules that run the commands.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,12 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import tyro
+
+if TYPE_CHECKING:
+    from prefrl.sweep import SweepPlan
 
 
 @dataclass(frozen=True)
@@ -160,3 +167,58 @@ class ImportConfig:
     """The run directory to add them to."""
     file: Annotated[Path, tyro.conf.Positional]
     """A file written by prefrl export."""
+
+
+# --- Sweeps and their reports (prefrl sweep / report) -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """Run tasks x conditions x seeds of prefrl train, skipping finished runs and continuing interrupted ones."""
+
+    tasks: tuple[str, ...] = ("Hopper", "HalfCheetah", "Swimmer", "Reacher")
+    """Tasks (short names, comma- or space-separated): Hopper, Walker2d, Swimmer, HalfCheetah, Ant, Reacher,
+    InvertedPendulum, InvertedDoublePendulum."""
+    conditions: tuple[str, ...] = ("true", "350", "700", "1400")
+    """'true' (PPO on the true reward) or a label budget, with optional ablations and teacher:
+    700+random-queries, 700+no-ensemble, 700+no-online-queries, 700+no-regularization, 700+single-step,
+    700+regression, 700@mistake:eps=0.1. Comma- or space-separated."""
+    seeds: int = 3
+    """Seeds 0..N-1 of every task and condition (paired: seed k of every condition starts alike)."""
+    steps: int = 1_000_000
+    """Agent timesteps of every run."""
+    out: Path = Path("sweeps/sweep")
+    """Sweep directory: one run directory per run, sweep.json (the plan), summary.csv, logs/."""
+    resume: Path | None = None
+    """Continue the sweep in this directory as planned in its sweep.json (every other option is ignored)."""
+    jobs: int = 0
+    """Runs at a time on this machine (0: one per CPU core)."""
+    ray: str | None = None
+    """Run on Ray instead: 'auto' (the cluster this machine is part of), an address (ray://host:10001), or 'local'
+    (start Ray on this machine). Workers need prefrl and the sweep directory at the same path."""
+    dry_run: bool = False
+    """Print the runs' commands and exit."""
+
+    def plan(self) -> SweepPlan:
+        """The sweep these options describe (``ValueError`` for a bad condition)."""
+        from prefrl.sweep import SweepPlan, split_conditions, split_names
+
+        return SweepPlan(
+            tuple(split_names(self.tasks)), tuple(split_conditions(self.conditions)), self.seeds, self.steps
+        )
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """Draw a sweep's learning curves and write its results tables."""
+
+    sweep_dir: Annotated[Path, tyro.conf.Positional]
+    """The sweep directory (holds sweep.json)."""
+    out: Path | None = None
+    """Where to write report.md and the plots (default: SWEEP_DIR/report)."""
+    bins: int = 50
+    """Timestep bins of the learning curves."""
+    reps: int = 2000
+    """Bootstrap replicates of the confidence intervals."""
+    baseline: Literal["random", "zero"] = "random"
+    """Normalise returns from the untrained policy's return ('random') or from 0 ('zero': the plain ratio)."""

@@ -36,8 +36,8 @@ def run_labeling_command(config: LabelConfig | ExportConfig | ImportConfig) -> i
         if not config.file.is_file():
             raise ValueError(f"no file {config.file}")
         with PreferenceStore.open(_db(config.run_dir)) as store:
-            n = import_answers(store, config.file)
-        print(f"imported {n} answers into {config.run_dir}")
+            counts = import_answers(store, config.file)
+        print(f"imported {counts.imported} answers into {config.run_dir}, skipped {counts.skipped} already present")
         return 0
     return serve(config)
 

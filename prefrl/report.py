@@ -28,7 +28,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
 import matplotlib
 
@@ -37,6 +37,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import tyro  # noqa: E402
 
+from prefrl.config import ReportConfig  # noqa: E402
 from prefrl.results import binned_curve, final_return, initial_return  # noqa: E402
 from prefrl.sweep import Condition, SweepPlan  # noqa: E402
 
@@ -277,22 +278,6 @@ def write_report(sweep_dir: Path, out: Path | None = None, bins: int = 50, reps:
     report = out / "report.md"
     report.write_text("\n".join(lines) + "\n")
     return report
-
-
-@dataclass(frozen=True)
-class ReportConfig:
-    """Draw a sweep's learning curves and write its results tables."""
-
-    sweep_dir: Annotated[Path, tyro.conf.Positional]
-    """The sweep directory (holds sweep.json)."""
-    out: Path | None = None
-    """Where to write report.md and the plots (default: SWEEP_DIR/report)."""
-    bins: int = 50
-    """Timestep bins of the learning curves."""
-    reps: int = 2000
-    """Bootstrap replicates of the confidence intervals."""
-    baseline: Literal["random", "zero"] = "random"
-    """Normalise returns from the untrained policy's return ('random') or from 0 ('zero': the plain ratio)."""
 
 
 def main(config: ReportConfig) -> int:

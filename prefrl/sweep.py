@@ -36,6 +36,7 @@ from typing import Literal, Protocol
 import tyro
 
 from prefrl.ablations import Ablation
+from prefrl.config import SweepConfig
 from prefrl.noisy_teachers import parse_teacher
 from prefrl.results import final_return
 
@@ -351,39 +352,6 @@ def write_summary(path: Path, rows: list[dict]) -> None:
 
 
 # --- Command line -------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SweepConfig:
-    """Run tasks x conditions x seeds of prefrl train, skipping finished runs and continuing interrupted ones."""
-
-    tasks: tuple[str, ...] = ("Hopper", "HalfCheetah", "Swimmer", "Reacher")
-    """Tasks (short names, comma- or space-separated): Hopper, Walker2d, Swimmer, HalfCheetah, Ant, Reacher,
-    InvertedPendulum, InvertedDoublePendulum."""
-    conditions: tuple[str, ...] = ("true", "350", "700", "1400")
-    """'true' (PPO on the true reward) or a label budget, with optional ablations and teacher:
-    700+random-queries, 700+no-ensemble, 700+no-online-queries, 700+no-regularization, 700+single-step,
-    700+regression, 700@mistake:eps=0.1. Comma- or space-separated."""
-    seeds: int = 3
-    """Seeds 0..N-1 of every task and condition (paired: seed k of every condition starts alike)."""
-    steps: int = 1_000_000
-    """Agent timesteps of every run."""
-    out: Path = Path("sweeps/sweep")
-    """Sweep directory: one run directory per run, sweep.json (the plan), summary.csv, logs/."""
-    resume: Path | None = None
-    """Continue the sweep in this directory as planned in its sweep.json (every other option is ignored)."""
-    jobs: int = 0
-    """Runs at a time on this machine (0: one per CPU core)."""
-    ray: str | None = None
-    """Run on Ray instead: 'auto' (the cluster this machine is part of), an address (ray://host:10001), or 'local'
-    (start Ray on this machine). Workers need prefrl and the sweep directory at the same path."""
-    dry_run: bool = False
-    """Print the runs' commands and exit."""
-
-    def plan(self) -> SweepPlan:
-        return SweepPlan(
-            tuple(split_names(self.tasks)), tuple(split_conditions(self.conditions)), self.seeds, self.steps
-        )
 
 
 def check_tasks(plan: SweepPlan) -> None:

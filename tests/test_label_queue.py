@@ -5,9 +5,10 @@ import sqlite3
 import threading
 import time
 
+import numpy as np
 import pytest
 
-from prefrl.answers_io import export_answers, import_answers
+from prefrl.answers_io import clip_digest, export_answers, import_answers
 from prefrl.label_queue import LabelQueue, QueueError
 from prefrl.preference import Preference
 from prefrl.store import SCHEMA_VERSION, PreferenceStore
@@ -166,7 +167,7 @@ def test_export_then_import_into_another_run(hopper_run):
     assert {"query_id", "left_clip", "right_clip", "preference", "labeler", "time", "left", "right"} <= set(line)
 
     target = PreferenceStore.open(hopper_run(pairs=1, name="b") / "preferences.sqlite")
-    assert import_answers(target, path) == 2
+    assert import_answers(target, path) == (2, 0)
     assert (target.count_queries(), target.count_answers()) == (3, 2)
     assert sorted(a.preference.value for a in target.answers()) == ["left", "unsure"]
     original, copied = source.store.query(2), target.query(target.answers()[0].query_id)
@@ -189,3 +190,52 @@ def test_import_checks_the_whole_file_first(hopper_run):
     with pytest.raises(ValueError, match="Walker2d"):
         import_answers(target, other_task)
     assert (target.count_queries(), target.count_answers()) == (1, 0)
+
+
+def dump(store):
+    """Every row of the tables an import writes to, to check that nothing stored changed."""
+    db = store.connection
+    return [db.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall() for table in ("clips", "queries", "answers")]
+
+
+def test_importing_the_same_file_twice_adds_each_pair_once(hopper_run):
+    source = open_queue(hopper_run(pairs=3, name="a"))
+    render_all(source)
+    for pref in (Preference.LEFT, Preference.RIGHT):
+        source.answer(source.lease_next("ann").query_id, pref, "ann")
+    first = source.store.path.parent / "first.jsonl"
+    export_answers(source.store, first)
+    source.answer(source.lease_next("ann").query_id, Preference.EQUAL, "ann")
+    both = source.store.path.parent / "all.jsonl"
+    export_answers(source.store, both)  # the two pairs of `first` and one more
+
+    target = PreferenceStore.open(hopper_run(pairs=1, name="b") / "preferences.sqlite")
+    assert import_answers(target, first) == (2, 0)
+    before = dump(target)
+    assert import_answers(target, first) == (0, 2)
+    assert dump(target) == before  # nothing stored changed
+    assert import_answers(target, both) == (1, 2)  # only the new pair
+    assert (target.count_queries(), target.count_answers()) == (4, 3)
+    assert all(now[: len(was)] == was for now, was in zip(dump(target), before))  # earlier rows as they were
+    pairs = [tuple(r) for r in target.connection.execute("SELECT left_clip, right_clip FROM queries")]
+    keys = [frozenset((clip_digest(target.clip(a)), clip_digest(target.clip(b)))) for a, b in pairs]
+    assert len(set(keys)) == len(keys) == 4  # each pair once
+    assert sorted(a.preference.value for a in target.answers()) == ["equal", "left", "right"]
+
+
+def test_import_skips_pairs_the_run_holds_in_any_order_or_dtype(hopper_run):
+    run = open_queue(hopper_run(pairs=2))
+    render_all(run)
+    run.answer(run.lease_next("ann").query_id, Preference.LEFT, "ann")
+    path = run.store.path.parent / "labels.jsonl"
+    export_answers(run.store, path)
+    assert run.store.clip(1).actions.dtype == np.float32  # the file holds float64: equal clips all the same
+    before = dump(run.store)
+    assert import_answers(run.store, path) == (0, 1)  # back into the run it came from
+    line = json.loads(path.read_text())
+    line["left"], line["right"] = line["right"], line["left"]
+    line["preference"] = "right"
+    swapped = path.with_name("swapped.jsonl")
+    swapped.write_text(json.dumps(line) + "\n" + json.dumps(line) + "\n")
+    assert import_answers(run.store, swapped) == (0, 2)  # the same two clips, the other way round
+    assert dump(run.store) == before

@@ -110,4 +110,7 @@ def test_export_then_import(hopper_run, capsys):
     assert main(["export", str(source), str(file)]) == 2  # never overwrites
     assert main(["import", str(target), str(file)]) == 0
     assert "imported 1 answers" in capsys.readouterr().out
+    assert main(["import", str(target), str(file)]) == 0  # again: nothing new
+    assert f"imported 0 answers into {target}, skipped 1 already present" in capsys.readouterr().out
     assert count(target / "preferences.sqlite", "answers") == 1
+    assert count(target / "preferences.sqlite", "queries") == 2
