@@ -6,6 +6,7 @@ prefrl train --resume runs/Hopper__pref700__0__20261129-120000
 prefrl train --env prefrl/Hopper-v0 --teacher human --labels 700   # label in a browser while it trains
 prefrl label runs/Hopper__pref700__0__20261129-120000               # serve a run's queue to more labelers
 prefrl export RUN_DIR labels.jsonl; prefrl import OTHER_RUN_DIR labels.jsonl
+prefrl video RUN_DIR --episodes 3                                   # look at a run's policy (RUN_DIR/policy.mp4)
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ import sys
 import tyro
 
 # Only the light config module at import time: --help and parsing must not wait for torch or matplotlib.
-from prefrl.config import ExportConfig, ImportConfig, LabelConfig, ReportConfig, SweepConfig, TrainConfig
+from prefrl.config import (
+    ExportConfig,
+    ImportConfig,
+    LabelConfig,
+    ReportConfig,
+    SweepConfig,
+    TrainConfig,
+    VideoConfig,
+)
 
 EXIT_USAGE = 2
 
@@ -32,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
                 "import": ImportConfig,
                 "sweep": SweepConfig,
                 "report": ReportConfig,
+                "video": VideoConfig,
             },
             args=args,
             prog="prefrl",
@@ -57,6 +67,10 @@ def dispatch(config: object) -> int:
         from prefrl import report
 
         return report.main(config)
+    if isinstance(config, VideoConfig):
+        from prefrl import policy_video
+
+        return policy_video.main(config)
     if isinstance(config, (LabelConfig, ExportConfig, ImportConfig)):
         from prefrl.labeling_cli import run_labeling_command  # the web app only for the commands that serve it
 

@@ -222,3 +222,51 @@ class ReportConfig:
     """Bootstrap replicates of the confidence intervals."""
     baseline: Literal["random", "zero"] = "random"
     """Normalise returns from the untrained policy's return ('random') or from 0 ('zero': the plain ratio)."""
+
+
+# --- Looking at a policy again (prefrl video) ---------------------------------------------------------------------
+
+VIDEO_SUFFIXES = (".mp4", ".gif")
+FINAL_VIDEO_SEED = 12345
+"""Start-state seed of the episode in a run's final_policy.mp4 (and of ``prefrl video``'s first episode)."""
+
+
+@dataclass(frozen=True)
+class VideoConfig:
+    """Render a run's policy (its last checkpoint) playing deterministic episodes, to an mp4 or a GIF."""
+
+    run_dir: Annotated[Path, tyro.conf.Positional]
+    """The run directory (holds config.json and checkpoint/): a finished run, or one still training or interrupted
+    (its last checkpoint, saved every --checkpoint-every timesteps)."""
+    out: Path | None = None
+    """The video to write: .mp4 (H.264, 320x240) or .gif (240x180, kept small); default RUN_DIR/policy.mp4.
+    A file already there is overwritten (videos are derived data: render them again at will)."""
+    episodes: int = 1
+    """Deterministic episodes to play, one after another in the one video."""
+    seed: int = FINAL_VIDEO_SEED
+    """Start-state seed of the first episode (episode i: seed + i). The default replays the episode of the
+    run's final_policy.mp4."""
+    max_fps: float | None = None
+    """Keep every k-th env step so the video plays in real time at no more than this many frames per second
+    (default: 50 for an mp4, 20 for a GIF)."""
+
+    def check(self) -> None:
+        """``ValueError`` naming the option to fix, for values no video can use."""
+        if self.episodes < 1:
+            raise ValueError(f"--episodes must be positive, got {self.episodes}")
+        if self.max_fps is not None and not self.max_fps > 0:
+            raise ValueError(f"--max-fps must be positive, got {self.max_fps}")
+        out = self.out_path
+        if out.suffix not in VIDEO_SUFFIXES:
+            raise ValueError(f"--out must end in {' or '.join(VIDEO_SUFFIXES)}, got {out}")
+        if out.is_dir():
+            raise ValueError(f"--out {out} is a directory; pass a file name ending in .mp4 or .gif")
+
+    @property
+    def out_path(self) -> Path:
+        """Where the video goes: ``--out``, or ``RUN_DIR/policy.mp4``."""
+        return self.out if self.out is not None else self.run_dir / "policy.mp4"
+
+    @property
+    def gif(self) -> bool:
+        return self.out_path.suffix == ".gif"

@@ -32,20 +32,20 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.logger import configure
 from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.utils import set_random_seed
-from stable_baselines3.common.vec_env import VecNormalize
+from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 from tqdm import tqdm
 
 import prefrl.envs
 from prefrl import ablations, noisy_teachers
 from prefrl.behaviour_teachers import BEHAVIOUR_TEACHERS, make_behaviour_teacher
-from prefrl.config import TrainConfig
+from prefrl.config import FINAL_VIDEO_SEED, TrainConfig
 from prefrl.hyperparams import PPOHyperparams, ppo_hyperparams
 from prefrl.plotting import plot_learning_curve
 from prefrl.preference import Query
 from prefrl.reward_model import EnsembleRewardFn, RewardEnsemble
 from prefrl.reward_training import FitStats, RewardTrainer, predict_preferences
 from prefrl.rl.recorder import SegmentRecorder
-from prefrl.rl.render import ClipRenderer, write_video
+from prefrl.rl.render import ClipRenderer, write_episodes
 from prefrl.rl.vec_env import make_vec_env
 from prefrl.schedule import LabelSchedule
 from prefrl.segment import Segment, random_clips
@@ -399,12 +399,7 @@ def save_checkpoint(
 def restore(files: RunFiles, venv: VecNormalize, learner: PreferenceLearner | None, state: dict) -> None:
     """Load normalisation statistics and r_hat; re-ask queries that were never answered; reload all labels."""
     stats = np.load(files.checkpoint / "vecnormalize.npz")
-    obs_rms = cast(RunningMeanStd, venv.obs_rms)
-    obs_rms.mean, obs_rms.var, obs_rms.count = (
-        stats["obs_mean"],
-        stats["obs_var"],
-        float(stats["obs_count"]),
-    )
+    restore_obs_stats(venv, stats)
     venv.ret_rms.mean, venv.ret_rms.var, venv.ret_rms.count = (
         stats["ret_mean"],
         stats["ret_var"],
@@ -418,6 +413,28 @@ def restore(files: RunFiles, venv: VecNormalize, learner: PreferenceLearner | No
     learner.fits = state["fits"]
     learner.trainer.add(learner.store.comparisons())
     learner.teacher.ask([learner.store.query(i) for i in learner.store.unanswered()])
+
+
+def restore_obs_stats(venv: VecNormalize, stats: Any) -> None:
+    """Set ``venv``'s observation normalisation to the statistics ``save_checkpoint`` wrote (``vecnormalize.npz``)."""
+    obs_rms = cast(RunningMeanStd, venv.obs_rms)  # a dict only for dict observation spaces
+    obs_rms.mean, obs_rms.var, obs_rms.count = stats["obs_mean"], stats["obs_var"], float(stats["obs_count"])
+
+
+def load_policy(run_dir: Path, env_id: str) -> tuple[PPO, VecNormalize]:
+    """The policy of a run's last checkpoint and its observation normalisation, as ``save_checkpoint`` wrote them.
+
+    The ``VecNormalize`` only normalises observations for the policy (``venv.normalize_obs``, as ``rollout`` uses
+    it): its statistics stay fixed. Close it when done.
+    """
+    checkpoint = run_dir / CHECKPOINT_DIR
+    hp = ppo_hyperparams(env_id)
+    venv = VecNormalize(
+        DummyVecEnv([lambda: gym.make(env_id)]), training=False, norm_obs=hp.normalize_obs, norm_reward=False
+    )
+    with np.load(checkpoint / "vecnormalize.npz") as stats:
+        restore_obs_stats(venv, stats)
+    return PPO.load(checkpoint / "policy.zip", device="cpu"), venv
 
 
 def rollout(env_id: str, agent: PPO, venv: VecNormalize, seed: int) -> tuple[np.ndarray, np.ndarray, float]:
@@ -438,11 +455,9 @@ def rollout(env_id: str, agent: PPO, venv: VecNormalize, seed: int) -> tuple[np.
 
 def record_video(env_id: str, agent: PPO, venv: VecNormalize, path: Path, max_fps: float = 50.0) -> float:
     """Render one deterministic episode of the policy to ``path``; returns its true return."""
-    qpos, qvel, total = rollout(env_id, agent, venv, seed=12345)
+    qpos, qvel, total = rollout(env_id, agent, venv, seed=FINAL_VIDEO_SEED)
     with ClipRenderer(env_id) as renderer:
-        every = max(1, math.ceil(renderer.fps / max_fps))
-        frames = renderer.render(qpos[::every], qvel[::every])
-        write_video(frames, path, fps=renderer.fps / every)
+        write_episodes(renderer, [(qpos, qvel)], path, max_fps)
     return total
 
 

@@ -27,16 +27,13 @@ import json
 import math
 from pathlib import Path
 
-import gymnasium as gym
 import numpy as np
-from stable_baselines3 import PPO
-from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 import prefrl.envs
 from prefrl.behaviour_metrics import count_backflips, forward_speed, one_leg_fraction
 from prefrl.cheetah_kinematics import PARTS
 from prefrl.config import TrainConfig
-from prefrl.experiment import CHECKPOINT_DIR, rollout, run
+from prefrl.experiment import load_policy, rollout, run
 from prefrl.rl.ground_contact import GroundContacts
 from prefrl.rl.render import ClipRenderer, write_video
 
@@ -53,19 +50,6 @@ def train(behaviour: str, labels: int, steps: int, seed: int, out: Path | None) 
     env_id = BEHAVIOURS[behaviour][0]
     config = TrainConfig(env=env_id, teacher=behaviour, labels=labels, steps=steps, seed=seed, out=out, video=False)
     return run(config)
-
-
-def load_policy(run_dir: Path, env_id: str) -> tuple[PPO, VecNormalize]:
-    """The run's final policy and its observation normalisation (as ``prefrl.experiment`` saved them)."""
-    checkpoint = run_dir / CHECKPOINT_DIR
-    venv = VecNormalize(DummyVecEnv([lambda: gym.make(env_id)]), training=False, norm_reward=False)
-    stats = np.load(checkpoint / "vecnormalize.npz")
-    venv.obs_rms.mean, venv.obs_rms.var, venv.obs_rms.count = (
-        stats["obs_mean"],
-        stats["obs_var"],
-        float(stats["obs_count"]),
-    )
-    return PPO.load(checkpoint / "policy.zip", device="cpu"), venv
 
 
 def evaluate(behaviour: str, run_dir: Path, episodes: int, gif_seconds: float = 6.0) -> dict:

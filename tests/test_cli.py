@@ -1,13 +1,16 @@
 """The ``prefrl`` command, run as a user would: in a subprocess."""
 
 import json
+import math
 import os
+import re
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
 
+import imageio.v3 as iio
 import pytest
 
 PREFRL = [sys.executable, "-m", "prefrl.cli"]
@@ -192,3 +195,81 @@ def test_killed_run_resumes_without_losing_labels(tmp_path):
     assert summary["timesteps"] >= 40960 and summary["labels"] == 40
     steps = [float(line.split(",")[0]) for line in (out / "metrics.csv").read_text().splitlines()[1:]]
     assert steps == sorted(steps) and len(steps) == len(set(steps))  # no rows repeated by the resume
+
+
+# --- prefrl video -------------------------------------------------------------------------------------------------
+
+REACHER_FPS = 50  # prefrl/Reacher-v0 steps at dt = 0.02 s; its episodes last 50 steps
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A finished true-reward run of one PPO iteration, with the final_policy.mp4 that training writes."""
+    out = tmp_path_factory.mktemp("video") / "run"
+    result = prefrl(
+        "train", "--env", "prefrl/Reacher-v0", "--true-reward", "--steps", "1", "--out", out, "--no-progress"
+    )
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_video_help_explains_every_option():
+    result = prefrl("video", "--help")
+    assert result.returncode == 0
+    for option in ["--out", "--episodes", "--seed", "--max-fps", "overwritten", ".gif"]:
+        assert option in result.stdout
+
+
+def test_video_plays_the_checkpointed_policy(tiny_run):
+    result = prefrl("video", tiny_run, "--episodes", "2")
+    assert result.returncode == 0, result.stderr
+    steps = [int(n) for n in re.findall(r"true return -?[\d.]+, (\d+) steps", result.stdout)]
+    assert steps == [50, 50]
+    video = tiny_run / "policy.mp4"
+    assert f"video: {video}" in result.stdout
+    # At 50 fps every state is kept, each episode's reset state included.
+    assert iio.imread(video).shape == (sum(n + 1 for n in steps), 240, 320, 3)
+    # The default seed replays the episode of the video written at the end of training.
+    first_return = float(re.search(r"true return (-?[\d.]+)", result.stdout).group(1))
+    summary = json.loads((tiny_run / "summary.json").read_text())
+    assert first_return == pytest.approx(summary["video_episode_true_return"], abs=0.006)
+    assert iio.imread(tiny_run / "final_policy.mp4").shape[0] == steps[0] + 1
+
+
+def test_video_gif_and_max_fps_subsample_and_replace_an_old_file(tiny_run):
+    gif = tiny_run / "look" / "policy.gif"
+    gif.parent.mkdir()
+    gif.write_bytes(b"an old video")
+    result = prefrl("video", tiny_run, "--out", gif, "--seed", "7")
+    assert result.returncode == 0, result.stderr
+    assert "replaced the old one" in result.stdout
+    every = math.ceil(REACHER_FPS / 20)  # GIFs keep every k-th state, at most 20 frames a second
+    frames = iio.imread(gif)
+    assert frames.shape[0] == math.ceil(51 / every) and frames.shape[1:3] == (180, 240)
+    assert [p.name for p in gif.parent.iterdir()] == ["policy.gif"]  # no temporary file left behind
+
+    result = prefrl("video", tiny_run, "--out", tiny_run / "slow.mp4", "--max-fps", "10")
+    assert result.returncode == 0, result.stderr
+    assert iio.imread(tiny_run / "slow.mp4").shape[0] == math.ceil(51 / math.ceil(REACHER_FPS / 10))
+
+
+@pytest.mark.parametrize(
+    "case,message",
+    [
+        ("missing", "does not exist"),
+        ("no-config", "is not a prefrl run directory (no config.json)"),
+        ("no-checkpoint", "has no checkpoint yet"),
+        ("bad-suffix", "--out must end in .mp4 or .gif"),
+    ],
+)
+def test_video_bad_input_exits_2_with_one_line(tmp_path, case, message):
+    run_dir = tmp_path / "run"
+    if case != "missing":
+        run_dir.mkdir()
+    if case in ("no-checkpoint", "bad-suffix"):
+        (run_dir / "config.json").write_text(json.dumps({"env": "prefrl/Reacher-v0"}))
+    extra = ["--out", tmp_path / "policy.avi"] if case == "bad-suffix" else []
+    result = prefrl("video", run_dir, *extra)
+    assert result.returncode == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not list(tmp_path.rglob("*.mp4")) and not list(tmp_path.rglob("*.avi"))

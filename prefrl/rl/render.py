@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import gymnasium as gym
@@ -91,19 +93,21 @@ class ClipRenderer:
         self.close()
 
 
-def write_video(frames: np.ndarray, path: str | Path, fps: float, preset: str = "medium") -> Path:
+def write_video(
+    frames: np.ndarray | Iterable[np.ndarray], path: str | Path, fps: float, preset: str = "medium"
+) -> Path:
     """Write frames as an H.264 mp4 (yuv420p, plays in browsers) or, for a ``.gif`` path, a looping GIF.
 
     Args:
+        frames: ``[T, height, width, 3]`` uint8, or any iterable of such frames (an mp4 encodes them as they come).
         preset: x264's speed/size trade-off; "ultrafast" halves the time of a short clip (larger file).
     """
     path = Path(path)
     if path.suffix == ".gif":
         imageio.mimsave(path, list(frames), duration=1000 / fps, loop=0)
     else:
-        imageio.mimsave(
+        writer = imageio.get_writer(
             path,
-            list(frames),
             fps=fps,
             codec="libx264",
             pixelformat="yuv420p",
@@ -111,4 +115,30 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float, preset: str = 
             ffmpeg_log_level="error",
             output_params=["-preset", preset],
         )
+        with writer:
+            for frame in frames:
+                writer.append_data(frame)
     return path
+
+
+def frame_stride(fps: float, max_fps: float) -> int:
+    """Keep every k-th step of a ``fps`` simulation so its video plays in real time at most ``max_fps`` frames/s."""
+    return max(1, math.ceil(fps / max_fps))
+
+
+def write_episodes(
+    renderer: ClipRenderer, episodes: Sequence[tuple[np.ndarray, np.ndarray]], path: str | Path, max_fps: float
+) -> tuple[int, float]:
+    """Render episodes' states (``qpos``, ``qvel`` pairs) one after another into one video (mp4, or GIF by suffix).
+
+    Every k-th state of each episode is kept, from its first on, with k = ``frame_stride(renderer.fps, max_fps)``:
+    an episode of T states gives ceil(T / k) frames. Episodes are rendered one at a time, so an mp4 never holds
+    more than one episode's frames in memory.
+
+    Returns:
+        The number of frames written and their rate (frames per second of real time).
+    """
+    every = frame_stride(renderer.fps, max_fps)
+    frames = (frame for qpos, qvel in episodes for frame in renderer.render(qpos[::every], qvel[::every]))
+    write_video(frames, path, fps=renderer.fps / every)
+    return sum(math.ceil(len(qpos) / every) for qpos, _ in episodes), renderer.fps / every
