@@ -240,6 +240,22 @@ def results_table(results: Sequence[RunResult], conditions: Sequence[Condition],
     return lines
 
 
+def score_table(conditions: Sequence[Condition], tasks: Sequence[str],
+                scores: Mapping[Condition, Mapping[str, np.ndarray]]) -> list[str]:  # fmt: skip
+    """Markdown rows: per preference condition, the mean normalised score per task and its runs' range."""
+    lines = ["| condition | " + " | ".join(tasks) + " |", "|---|" + "---|" * len(tasks)]
+    for c in conditions:
+        if c.is_baseline:
+            continue
+        cells = []
+        for task in tasks:
+            values = scores.get(c, {}).get(task, np.array([]))
+            values = values[np.isfinite(values)]
+            cells.append(f"{values.mean():.2f} ({values.min():.2f} to {values.max():.2f})" if len(values) else "–")
+        lines.append(f"| {c.name} | " + " | ".join(cells) + " |")
+    return lines
+
+
 SECTION_TITLES = {
     "budgets": ("Label budgets against RL on the true reward (the paper's figure 2)", "learning_curves.png"),
     "ablations": ("Ablations (the paper's figure 5)", "ablation_curves.png"),
@@ -272,6 +288,8 @@ def write_report(sweep_dir: Path, out: Path | None = None, bins: int = 50, reps:
         plot_curves(results, group, tasks, plan.steps, out / png, title)
         lines += ["", f"## {title}", "", f"![{title}]({png})", ""]
         lines += results_table(results, group, tasks, scores, reps)
+        lines += ["", "Normalised score per task: mean over seeds (lowest to highest run).", ""]
+        lines += score_table(group, tasks, scores)
         if key == "ablations":
             ablations = dict.fromkeys(a for c in group for a in c.ablations)
             lines += [""] + [f"* **{a.value}**: {a.description}" for a in ablations]

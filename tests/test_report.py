@@ -106,6 +106,11 @@ def test_report_of_a_small_sweep(tmp_path):
     row = next(line for line in text.splitlines() if line.startswith("| 700+random-queries"))
     assert "(n=1)" in row and "(n=2)" in row
     assert "| true reward |" in text
+    scores = text.split("Normalised score per task")[1].split("##")[0]  # the first section's
+    row = next(line for line in scores.splitlines() if line.startswith("| 700 |"))
+    means = [float(cell.split()[0]) for cell in row.strip("| ").split(" | ")[1:]]
+    assert len(means) == 2 and all(0.7 < m < 0.9 for m in means)  # ends at ~80, the true-reward runs at ~100
+    assert not any(line.startswith("| true reward |") for line in scores.splitlines())
 
 
 def test_report_needs_finished_runs(tmp_path):
