@@ -183,7 +183,10 @@ def plot_curves(results: Sequence[RunResult], conditions: Sequence[Condition], t
     """True return against timesteps, one panel per task, mean and 95% bootstrap band per condition."""
     cols = min(4, len(tasks))
     rows = math.ceil(len(tasks) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(max(6.5, 4.2 * cols), 3.4 * rows), squeeze=False)
+    ncol = min(len(conditions), 4 if cols > 1 else 2)  # a one-panel figure is too narrow for four columns
+    legend_height = 0.3 + 0.25 * math.ceil(len(conditions) / ncol)  # inches
+    height = 3.4 * rows + legend_height
+    fig, axes = plt.subplots(rows, cols, figsize=(max(6.5, 4.2 * cols), height), squeeze=False)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, task in zip(axes.flat, tasks):
         for i, c in enumerate(conditions):
@@ -205,9 +208,9 @@ def plot_curves(results: Sequence[RunResult], conditions: Sequence[Condition], t
         ax.set_visible(False)
     axes[0, 0].set_ylabel("true episode return")
     handles, labels = max((ax.get_legend_handles_labels() for ax in axes.flat), key=lambda hl: len(hl[0]))
-    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), frameon=False)
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False)
     fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0.06 + 0.03 * math.ceil(len(labels) / 4), 1, 1))
+    fig.tight_layout(rect=(0, legend_height / height, 1, 1))
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out
