@@ -18,6 +18,10 @@ import tyro
 if TYPE_CHECKING:
     from prefrl.sweep import SweepPlan
 
+CONFIG_FILE, DB_FILE, CHECKPOINT_DIR = "config.json", "preferences.sqlite", "checkpoint"
+"""What a run directory holds (``prefrl.experiment.RunFiles``): its resolved config, its SQLite database of
+queries and answers, and its latest checkpoint."""
+
 
 @dataclass(frozen=True)
 class TrainConfig:

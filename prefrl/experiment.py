@@ -38,7 +38,7 @@ from tqdm import tqdm
 import prefrl.envs
 from prefrl import ablations, noisy_teachers
 from prefrl.behaviour_teachers import BEHAVIOUR_TEACHERS, make_behaviour_teacher
-from prefrl.config import FINAL_VIDEO_SEED, TrainConfig
+from prefrl.config import CHECKPOINT_DIR, CONFIG_FILE, DB_FILE, FINAL_VIDEO_SEED, TrainConfig
 from prefrl.hyperparams import PPOHyperparams, ppo_hyperparams
 from prefrl.plotting import plot_learning_curve
 from prefrl.preference import Query
@@ -53,7 +53,6 @@ from prefrl.selection import DisagreementPairs, PairSelector, RandomPairs
 from prefrl.store import PreferenceStore
 from prefrl.teachers import HumanTeacher, SyntheticOracle, Teacher
 
-CONFIG_FILE, DB_FILE, CHECKPOINT_DIR = "config.json", "preferences.sqlite", "checkpoint"
 METRICS_FIELDS = [
     "timesteps",
     "wall_time",

@@ -10,10 +10,8 @@ import threading
 from pathlib import Path
 
 from prefrl.answers_io import export_answers, import_answers
-from prefrl.config import ExportConfig, ImportConfig, LabelConfig, TrainConfig
+from prefrl.config import CONFIG_FILE, DB_FILE, ExportConfig, ImportConfig, LabelConfig, TrainConfig
 from prefrl.store import PreferenceStore
-
-DB_FILE, CONFIG_FILE = "preferences.sqlite", "config.json"  # as in prefrl.experiment.RunFiles
 
 
 def _db(run_dir: Path) -> Path:

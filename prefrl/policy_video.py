@@ -13,9 +13,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from prefrl.config import VideoConfig
+from prefrl.config import CHECKPOINT_DIR, CONFIG_FILE, VideoConfig
 
-CONFIG_FILE, CHECKPOINT_DIR = "config.json", "checkpoint"  # as in prefrl.experiment.RunFiles
 CHECKPOINT_FILES = ("policy.zip", "vecnormalize.npz")  # what prefrl.experiment.load_policy reads
 MP4_SIZE, GIF_SIZE = (320, 240), (240, 180)  # width, height (the GIF small, as for a README)
 MP4_MAX_FPS, GIF_MAX_FPS = 50.0, 20.0

@@ -36,7 +36,7 @@ from typing import Literal, Protocol
 import tyro
 
 from prefrl.ablations import Ablation
-from prefrl.config import SweepConfig
+from prefrl.config import CONFIG_FILE, SweepConfig
 from prefrl.noisy_teachers import parse_teacher
 from prefrl.results import final_return
 
@@ -152,8 +152,8 @@ class SweepRun:
     def train_args(self) -> list[str]:
         """Arguments of ``prefrl`` that start the run, or continue it when it was interrupted."""
         if self.status() == "interrupted":
-            if not (self.run_dir / "config.json").is_file():
-                raise ValueError(f"{self.run_dir} exists but holds no run (no config.json): remove it and rerun")
+            if not (self.run_dir / CONFIG_FILE).is_file():
+                raise ValueError(f"{self.run_dir} exists but holds no run (no {CONFIG_FILE}): remove it and rerun")
             return ["train", "--resume", str(self.run_dir), "--no-progress"]
         return [
             "train", "--env", self.env_id, "--steps", str(self.steps), "--seed", str(self.seed),

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +34,7 @@ from prefrl.cheetah_kinematics import PARTS
 from prefrl.config import TrainConfig
 from prefrl.experiment import load_policy, rollout, run
 from prefrl.rl.ground_contact import GroundContacts
-from prefrl.rl.render import ClipRenderer, write_video
+from prefrl.rl.render import ClipRenderer, frame_stride, write_video
 
 MAX_LABELS = 900  # the paper's backflip budget
 BEHAVIOURS = {  # name (also the teacher's): env id, default labels (paper), default timesteps
@@ -104,10 +103,10 @@ def evaluate(behaviour: str, run_dir: Path, episodes: int, gif_seconds: float = 
     assert first is not None
     qpos, qvel = first
     with ClipRenderer(env_id) as renderer:  # 320x240
-        every = max(1, math.ceil(renderer.fps / 50))
+        every = frame_stride(renderer.fps, 50)
         write_video(renderer.render(qpos[::every], qvel[::every]), run_dir / "behaviour.mp4", renderer.fps / every)
     with ClipRenderer(env_id, width=240, height=180) as renderer:
-        every = max(1, math.ceil(renderer.fps / 20))  # ~20 fps keeps the GIF small
+        every = frame_stride(renderer.fps, 20)  # ~20 fps keeps the GIF small
         stop = round(gif_seconds / dt)
         frames = renderer.render(qpos[:stop:every], qvel[:stop:every])
         write_video(frames, run_dir / "behaviour.gif", renderer.fps / every)

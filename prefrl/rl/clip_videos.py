@@ -8,7 +8,6 @@ its videos are in place.
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from prefrl.label_queue import LabelQueue
-from prefrl.rl.render import ClipRenderer, write_video
+from prefrl.rl.render import ClipRenderer, frame_stride, write_video
 from prefrl.store import PreferenceStore
 
 MAX_FPS = 50.0
@@ -48,7 +47,7 @@ def open_renderer(env_id: str, width: int, height: int, pretty: bool) -> ClipRen
 
 def render_frames(renderer: ClipRenderer, qpos: np.ndarray, qvel: np.ndarray) -> tuple[np.ndarray, float]:
     """One clip's frames (every k-th step, at most ``MAX_FPS``) and their frame rate."""
-    every = max(1, math.ceil(renderer.fps / MAX_FPS))
+    every = frame_stride(renderer.fps, MAX_FPS)
     return renderer.render(qpos[::every], qvel[::every]), renderer.fps / every
 
 
