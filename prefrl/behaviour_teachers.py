@@ -4,8 +4,8 @@ They stand in for a person's judgement of a clip, from its simulator states only
 be learned and checked without a human in the loop. Like ``SyntheticOracle`` they answer at once through the
 ``Teacher`` interface; they never see the task's reward.
 
-* ``"backflip"`` (Hopper): prefers more backward rotation of the torso while it is off the floor, and a clip
-  that ends upright (``BackflipScore``).
+* ``"backflip"`` (Hopper): prefers more backward rotation of the torso while it is off the floor, and upright
+  landings after such turns (``BackflipScore``).
 * ``"one-leg"`` (Half-Cheetah): prefers forward progress made while one leg stays off the ground, and punishes
   each moment that leg (or the body) touches it (``OneLegScore``).
 
@@ -41,35 +41,52 @@ def _check_states(clip: Segment, nq: int, who: str) -> None:
 
 @dataclass(frozen=True)
 class BackflipScore:
-    """Backward turns of the Hopper's torso in a clip, plus a bonus for ending upright.
+    """Backward turns of the Hopper's torso in a clip, plus a bonus for each upright landing that ends a turn.
 
     Backward rotation counts only while the torso's centre is above ``airborne_height`` (a backflip happens in
     the air; rolling over on the floor is not one); forward rotation always subtracts, on the floor too, so
-    tipping back while up and rocking forward again while down earns nothing (an earlier version let forward
-    rotation on the floor go free, and a policy learned exactly that rocking). Backward is decreasing pitch
-    (``qpos[:, 2]``; see ``prefrl.behaviour_metrics``). The landing bonus is worth less than half a turn, so a
-    clip of half a flip beats one of standing still, and a full flip that lands beats one that over-rotates.
+    tipping back while up and rocking forward again while down earns nothing. Backward is decreasing pitch
+    (``qpos[:, 2]``; see ``prefrl.behaviour_metrics``).
+
+    A *landing* is a moment the torso is upright, at standing height and turning slower than ``max_spin``,
+    after at least ``landing_after`` backward turns made (as above) since the clip's start or the previous
+    landing; each earns ``landing_bonus``. Standing still therefore earns nothing: an earlier version paid a
+    bonus for any clip that *ended* upright, and its policy learned to stand still, since every failed attempt
+    (a fall backwards) scored less. Half a flip beats standing, a flip that lands beats one that doesn't.
 
     Args:
         airborne_height: Torso-centre height (m) above which rotation counts.
         upright_tolerance: Radians from vertical still called upright.
         stand_height: Torso-centre height (m) of an upright Hopper on its foot.
-        landing_bonus: Score (in turns) of a clip that ends upright.
+        max_spin: Fastest pitch rate (rad/s) of a landed torso.
+        dt: Seconds per step (for ``max_spin``).
+        landing_after: Backward turns since the last landing that make an upright moment a landing.
+        landing_bonus: Score (in turns) of each landing.
     """
 
+    dt: float
     airborne_height: float = 0.5
     upright_tolerance: float = math.radians(30)
     stand_height: float = 0.7
-    landing_bonus: float = 0.3
+    max_spin: float = 3.0
+    landing_after: float = 0.4
+    landing_bonus: float = 1.0
 
     def __call__(self, clip: Segment) -> float:
         _check_states(clip, HOPPER_NQ, "backflip")
         height, pitch = clip.qpos[:, 1], clip.qpos[:, 2]
         off_floor = np.minimum(height[:-1], height[1:]) > self.airborne_height
         backward = -np.diff(pitch)
-        turns = float(np.sum(np.where(off_floor, backward, np.minimum(backward, 0.0)))) / TURN
-        upright = math.cos(pitch[-1]) >= math.cos(self.upright_tolerance) and height[-1] >= self.stand_height
-        return turns + self.landing_bonus * upright
+        turned = np.where(off_floor, backward, np.minimum(backward, 0.0)) / TURN
+        spin = np.abs(backward) / self.dt
+        landed = (np.cos(pitch[1:]) >= math.cos(self.upright_tolerance)) & (height[1:] >= self.stand_height)
+        landed &= spin <= self.max_spin
+        landings, since_landing = 0, 0.0
+        for turn, is_landed in zip(turned, landed):
+            since_landing += turn
+            if is_landed and since_landing >= self.landing_after:
+                landings, since_landing = landings + 1, 0.0
+        return float(turned.sum()) + self.landing_bonus * landings
 
 
 @dataclass(frozen=True)
@@ -143,7 +160,7 @@ def make_behaviour_teacher(name: str, dt: float, tie_tolerance: float = 0.0) -> 
         tie_tolerance: Scores this close are ``EQUAL`` (turns for ``backflip``, metres for ``one-leg``).
     """
     if name == "backflip":
-        score: ClipScore = BackflipScore()
+        score: ClipScore = BackflipScore(dt)
     elif name == "one-leg":
         score = OneLegScore(dt)
     else:

@@ -9,7 +9,7 @@ import pytest
 
 import prefrl.envs  # noqa: F401
 from prefrl.behaviour_metrics import count_backflips, forward_speed, one_leg_fraction
-from prefrl.behaviour_teachers import make_behaviour_teacher
+from prefrl.behaviour_teachers import BackflipScore, make_behaviour_teacher
 from prefrl.cheetah_kinematics import geom_lowest_points, part_heights
 from prefrl.preference import Preference, Query
 from prefrl.rl.ground_contact import cheetah_contacts
@@ -196,6 +196,7 @@ def judge(teacher, left, right):
 def test_backflip_teacher_prefers_backward_turns_that_end_upright():
     teacher = make_behaviour_teacher("backflip", DT, tie_tolerance=0.01)
     flipped = hopper_clip(seq(flip(), stand(20, pitch=-TURN))[:60])
+    two_flips = hopper_clip(seq(flip(steps=25), stand(5, pitch=-TURN), flip(start=-TURN, steps=25), stand(5, pitch=-2 * TURN)))
     half_flip = hopper_clip(flip(turns=0.5, steps=60))
     standing = hopper_clip(stand(60))
     lying = hopper_clip(hopper(np.full(60, -math.pi / 2), 0.15))
@@ -203,14 +204,26 @@ def test_backflip_teacher_prefers_backward_turns_that_end_upright():
     forward = hopper_clip(seq(flip(turns=-1), stand(20, pitch=TURN))[:60])
     assert judge(teacher, flipped, standing) is Preference.LEFT
     assert judge(teacher, flipped, half_flip) is Preference.LEFT
+    assert judge(teacher, two_flips, flipped) is Preference.LEFT
     assert judge(teacher, standing, half_flip) is Preference.RIGHT  # half a turn beats standing still
-    assert judge(teacher, lying, standing) is Preference.RIGHT
     assert judge(teacher, forward, standing) is Preference.RIGHT
     assert judge(teacher, rolling_on_floor, lying) is Preference.EQUAL  # rotation on the floor is no flip
     tip_back_up, rock_forward_down = hopper(np.linspace(0, -1, 15), 1.0), hopper(np.linspace(-1, 0, 15), 0.3)
     rocking = hopper_clip(seq(tip_back_up, rock_forward_down, tip_back_up, rock_forward_down))
     assert judge(teacher, rocking, lying) is Preference.EQUAL  # rocking back and forth turns nothing
-    assert judge(teacher, rocking, standing) is Preference.RIGHT
+
+
+def test_backflip_teacher_pays_for_landing_a_turn_not_for_standing():
+    score = BackflipScore(DT)
+    assert score(hopper_clip(stand(60))) == 0.0  # the earlier teacher's bonus made standing still a local optimum
+    assert score(hopper_clip(hopper(np.full(60, -math.pi / 2), 0.15))) == 0.0
+    landed = score(hopper_clip(seq(flip(), stand(20, pitch=-TURN))))
+    assert landed == pytest.approx(1.0 + 1.0)  # one turn, one landing
+    spun_through_upright = hopper_clip(flip(turns=1.5, steps=60))  # upright mid-air at 10 rad/s: no landing
+    assert score(spun_through_upright) == pytest.approx(1.5)
+    # the second half of a flip that started before the clip, then a landing
+    second_half = hopper_clip(seq(flip(steps=40)[20:], stand(20, pitch=-TURN)))
+    assert score(second_half) > 1.0
 
 
 def test_one_leg_teacher_prefers_progress_on_one_leg():
@@ -230,8 +243,8 @@ def test_one_leg_teacher_prefers_progress_on_one_leg():
 
 def test_teachers_answer_through_ask_and_poll_and_check_the_body():
     teacher = make_behaviour_teacher("backflip", DT)
-    standing, lying = hopper_clip(stand(30)), hopper_clip(hopper(np.zeros(30), 0.1))
-    teacher.ask([Query(7, standing, lying, timestep=0), Query(8, lying, standing, timestep=0)])
+    flipping, lying = hopper_clip(flip(turns=0.5, steps=30)), hopper_clip(hopper(np.zeros(30), 0.1))
+    teacher.ask([Query(7, flipping, lying, timestep=0), Query(8, lying, flipping, timestep=0)])
     answers = teacher.answers()
     assert [(a.query_id, a.preference, a.labeler) for a in answers] == [
         (7, Preference.LEFT, "backflip"),
