@@ -93,35 +93,41 @@ class BackflipScore:
 class OneLegScore:
     """Forward progress of the Half-Cheetah on one leg, as metres, for whichever leg does better in the clip.
 
-    Each step counts for a leg when that leg and the body are at least ``clearance`` off the ground (from the
-    clip's states by ``prefrl.cheetah_kinematics``): it earns the distance moved forward plus
-    ``hold_bonus * dt``; every other step costs ``touch_penalty * dt``. The penalty is larger than the
-    Half-Cheetah's usual running speeds, so a two-legged gait, in which each foot is down part of the time,
-    loses to moving forward on one leg, and holding a leg up while standing still beats standing on both; it is
-    not so large that forward progress stops mattering (an earlier version's 30 m/s made one touch outweigh
+    A step counts for a leg when that leg and the body are at least ``clearance`` off the ground (from the
+    clip's states by ``prefrl.cheetah_kinematics``) at every step within ``window_seconds`` around it: it earns
+    the distance moved forward plus ``hold_bonus * dt``; every other step costs ``touch_penalty * dt``. So each
+    brief tap of the raised foot costs a whole window of steps, as a person sees a tap, not its duration (a
+    version that judged single steps learned a gait whose raised foot was clear 80% of the time but tapped the
+    ground every stride). The penalty is larger than the Half-Cheetah's usual running speeds, so a two-legged
+    gait loses to moving forward on one leg, and holding a leg up while standing still beats standing on both; it
+    is not so large that forward progress stops mattering (an earlier version's 30 m/s made one touch outweigh
     1.5 m of running, and its policy kept a leg up while drifting backwards).
 
     Args:
         dt: Seconds per step.
         clearance: Height (m) above which a part is off the ground.
         hold_bonus: Score per second (m/s) for keeping the leg up.
-        touch_penalty: Score lost per second (m/s) while the raised leg or the body is down.
+        touch_penalty: Score lost per second (m/s) while the raised leg or the body is down, or near a touch.
+        window_seconds: Time around a step in which the raised leg must not touch (0: that step only).
     """
 
     dt: float
     clearance: float = 0.05
     hold_bonus: float = 0.1
     touch_penalty: float = 10.0
+    window_seconds: float = 0.5
 
     def __call__(self, clip: Segment) -> float:
         _check_states(clip, CHEETAH_NQ, "one-leg")
         heights = {part: h[1:] for part, h in part_heights(clip.qpos).items()}
         forward = np.diff(clip.qpos[:, 0])
         body_clear = heights["body"] > self.clearance
+        reach = round(self.window_seconds / self.dt / 2)  # steps on each side
         scores = []
         for leg in ("back", "front"):
-            raised = (heights[leg] > self.clearance) & body_clear
-            gain = np.where(raised, forward + self.hold_bonus * self.dt, -self.touch_penalty * self.dt)
+            touching = ~((heights[leg] > self.clearance) & body_clear)
+            near_touch = np.convolve(touching.astype(float), np.ones(2 * reach + 1), mode="same") > 0
+            gain = np.where(near_touch, -self.touch_penalty * self.dt, forward + self.hold_bonus * self.dt)
             scores.append(float(gain.sum()))
         return max(scores)
 

@@ -9,7 +9,7 @@ import pytest
 
 import prefrl.envs  # noqa: F401
 from prefrl.behaviour_metrics import count_backflips, forward_speed, one_leg_fraction
-from prefrl.behaviour_teachers import BackflipScore, make_behaviour_teacher
+from prefrl.behaviour_teachers import BackflipScore, OneLegScore, make_behaviour_teacher
 from prefrl.cheetah_kinematics import geom_lowest_points, part_heights
 from prefrl.preference import Preference, Query
 from prefrl.rl.ground_contact import cheetah_contacts
@@ -239,6 +239,17 @@ def test_one_leg_teacher_prefers_progress_on_one_leg():
     assert judge(teacher, one_leg_slow, gallop) is Preference.LEFT
     assert judge(teacher, two_legs_still, one_leg_still) is Preference.RIGHT
     assert judge(teacher, one_leg_still, one_leg_still) is Preference.EQUAL
+    tapping = cheetah_clip(([FRONT_UP] * 4 + [BOTH_DOWN]) * 6, speed=2.0)  # the front foot taps once a stride
+    assert judge(teacher, one_leg_slow, tapping) is Preference.LEFT
+
+
+def test_one_leg_teacher_charges_a_tap_for_the_window_around_it():
+    dt = 0.05
+    score = OneLegScore(dt, hold_bonus=0.0, touch_penalty=10.0, window_seconds=0.5)  # 5 steps each side
+    held = cheetah_clip([FRONT_UP] * 30, speed=1.0)
+    assert score(held) == pytest.approx(29 * dt)
+    one_tap = cheetah_clip([FRONT_UP] * 15 + [BOTH_DOWN] + [FRONT_UP] * 14, speed=1.0)
+    assert score(one_tap) == pytest.approx(18 * dt - 11 * 10.0 * dt)  # 11 steps charged, 18 earn 1 m/s
 
 
 def test_teachers_answer_through_ask_and_poll_and_check_the_body():
