@@ -156,14 +156,21 @@ class ScriptedTeacher(ImmediateTeacher):
 BEHAVIOUR_TEACHERS = ("backflip", "one-leg")
 """Names of the scripted teachers, as ``--teacher`` takes them."""
 
+DEFAULT_TIE_TOLERANCE = {"backflip": 0.05, "one-leg": 0.0}
+"""Score differences each teacher calls ``EQUAL`` unless told otherwise. The backflip teacher's 0.05 turns
+(18 degrees) ties clips in which nothing like a flip happens: otherwise the slight forward sway of a Hopper lying
+down (which subtracts) made every standing clip beat every lying one, the reward model learned "stay high, never
+fall", and its policy never risked a flip (the third attempt in docs/BENCHMARKS.md)."""
 
-def make_behaviour_teacher(name: str, dt: float, tie_tolerance: float = 0.0) -> ScriptedTeacher:
+
+def make_behaviour_teacher(name: str, dt: float, tie_tolerance: float | None = None) -> ScriptedTeacher:
     """The scripted teacher called ``name`` for a task stepping ``dt`` seconds.
 
     Args:
         name: One of ``BEHAVIOUR_TEACHERS``.
         dt: The task's seconds per step (``TaskSpec.dt``).
-        tie_tolerance: Scores this close are ``EQUAL`` (turns for ``backflip``, metres for ``one-leg``).
+        tie_tolerance: Scores this close are ``EQUAL`` (turns for ``backflip``, metres for ``one-leg``);
+            ``None``: the teacher's ``DEFAULT_TIE_TOLERANCE``.
     """
     if name == "backflip":
         score: ClipScore = BackflipScore(dt)
@@ -171,4 +178,5 @@ def make_behaviour_teacher(name: str, dt: float, tie_tolerance: float = 0.0) -> 
         score = OneLegScore(dt)
     else:
         raise ValueError(f"unknown scripted teacher {name!r}; choose one of {', '.join(BEHAVIOUR_TEACHERS)}")
-    return ScriptedTeacher(score, tie_tolerance, labeler=name)
+    tolerance = DEFAULT_TIE_TOLERANCE[name] if tie_tolerance is None else tie_tolerance
+    return ScriptedTeacher(score, tolerance, labeler=name)

@@ -51,8 +51,9 @@ class TrainConfig:
     token)."""
     label_port: int = 8765
     """With --teacher human: port of the labeling page."""
-    tie_tolerance: float = 0.0
-    """The oracle answers 'equally good' when the two clips' true returns differ by at most this."""
+    tie_tolerance: float | None = None
+    """The teacher answers 'equally good' when the two clips' scores differ by at most this (the oracle: true
+    return; default 0). The backflip teacher's default is 0.05 turns: smaller differences a person wouldn't see."""
     ensemble: int = 3
     """Reward-model ensemble size (paper: 3; 1 is the 'no ensemble' ablation)."""
     online_labels: bool = True
@@ -87,7 +88,7 @@ class TrainConfig:
             raise ValueError(f"--steps must be positive, got {self.steps}")
         if self.ensemble < 1:
             raise ValueError(f"--ensemble must be at least 1, got {self.ensemble}")
-        if self.tie_tolerance < 0:
+        if self.tie_tolerance is not None and self.tie_tolerance < 0:
             raise ValueError(f"--tie-tolerance must be >= 0, got {self.tie_tolerance}")
         if self.clip_steps < 0:
             raise ValueError(f"--clip-steps must be >= 0 (0: the task's own), got {self.clip_steps}")

@@ -279,7 +279,7 @@ def make_learner(config: TrainConfig, files: RunFiles, clip_steps: int, rng: np.
 def make_teacher(config: TrainConfig, store: PreferenceStore) -> Teacher:
     """The teacher ``config.teacher`` names (already checked by ``TrainConfig.check``)."""
     if config.teacher == "oracle":
-        return SyntheticOracle(config.tie_tolerance)
+        return SyntheticOracle(config.tie_tolerance or 0.0)
     if config.teacher == "human":
         return HumanTeacher(store)
     if config.teacher in BEHAVIOUR_TEACHERS:

@@ -226,6 +226,18 @@ def test_backflip_teacher_pays_for_landing_a_turn_not_for_standing():
     assert score(second_half) > 1.0
 
 
+def test_backflip_teacher_ties_clips_without_anything_like_a_flip():
+    teacher = make_behaviour_teacher("backflip", DT)  # default tolerance: 0.05 turns
+    swaying = hopper_clip(hopper(0.1 * np.sin(np.linspace(0, 6, 60)), 1.25))
+    lying_rocking_forward = hopper_clip(hopper(np.linspace(-1.6, -1.4, 60), 0.2))  # forward turn: -0.03
+    tipping_back = hopper_clip(hopper(np.linspace(0, -1.2, 60), np.linspace(1.25, 0.6, 60)))  # +0.19 turns
+    assert judge(teacher, swaying, lying_rocking_forward) is Preference.EQUAL
+    assert judge(teacher, tipping_back, swaying) is Preference.LEFT
+    assert make_behaviour_teacher("backflip", DT, tie_tolerance=0.0).judge(
+        Query(0, swaying, lying_rocking_forward, timestep=0)
+    ) is Preference.LEFT
+
+
 def test_one_leg_teacher_prefers_progress_on_one_leg():
     teacher = make_behaviour_teacher("one-leg", 0.05)
     one_leg_slow = cheetah_clip([FRONT_UP] * 30, speed=1.0)
