@@ -54,6 +54,10 @@ class BackflipScore:
     bonus for any clip that *ended* upright, and its policy learned to stand still, since every failed attempt
     (a fall backwards) scored less. Half a flip beats standing, a flip that lands beats one that doesn't.
 
+    A flip starts with a jump, and a person shown two clips with no turn in either prefers the one that jumps
+    higher: ``jump_weight`` turns per metre the torso's centre rises above ``jump_height`` at its highest in the
+    clip. It is worth less than half a turn for any jump the Hopper can make, so turning still matters most.
+
     Args:
         airborne_height: Torso-centre height (m) above which rotation counts.
         upright_tolerance: Radians from vertical still called upright.
@@ -62,6 +66,8 @@ class BackflipScore:
         dt: Seconds per step (for ``max_spin``).
         landing_after: Backward turns since the last landing that make an upright moment a landing.
         landing_bonus: Score (in turns) of each landing.
+        jump_height: Torso-centre height (m) above which a jump counts (the Hopper stands at 1.25 m).
+        jump_weight: Score (in turns) per metre of jump.
     """
 
     dt: float
@@ -71,6 +77,8 @@ class BackflipScore:
     max_spin: float = 3.0
     landing_after: float = 0.4
     landing_bonus: float = 1.0
+    jump_height: float = 1.3
+    jump_weight: float = 0.5
 
     def __call__(self, clip: Segment) -> float:
         _check_states(clip, HOPPER_NQ, "backflip")
@@ -86,7 +94,8 @@ class BackflipScore:
             since_landing += turn
             if is_landed and since_landing >= self.landing_after:
                 landings, since_landing = landings + 1, 0.0
-        return float(turned.sum()) + self.landing_bonus * landings
+        jump = max(0.0, float(height.max()) - self.jump_height)
+        return float(turned.sum()) + self.landing_bonus * landings + self.jump_weight * jump
 
 
 @dataclass(frozen=True)

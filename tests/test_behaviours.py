@@ -214,7 +214,7 @@ def test_backflip_teacher_prefers_backward_turns_that_end_upright():
 
 
 def test_backflip_teacher_pays_for_landing_a_turn_not_for_standing():
-    score = BackflipScore(DT)
+    score = BackflipScore(DT, jump_weight=0.0)
     assert score(hopper_clip(stand(60))) == 0.0  # the earlier teacher's bonus made standing still a local optimum
     assert score(hopper_clip(hopper(np.full(60, -math.pi / 2), 0.15))) == 0.0
     landed = score(hopper_clip(seq(flip(), stand(20, pitch=-TURN))))
@@ -224,6 +224,14 @@ def test_backflip_teacher_pays_for_landing_a_turn_not_for_standing():
     # the second half of a flip that started before the clip, then a landing
     second_half = hopper_clip(seq(flip(steps=40)[20:], stand(20, pitch=-TURN)))
     assert score(second_half) > 1.0
+
+
+def test_backflip_teacher_prefers_the_higher_jump_when_nothing_turns():
+    score = BackflipScore(DT)
+    hop = hopper_clip(hopper(np.zeros(60), 1.25 + 0.4 * np.sin(np.linspace(0, np.pi, 60))))  # up to 1.65 m
+    assert score(hop) == pytest.approx(0.5 * 0.35, abs=1e-3)
+    assert score(hop) < score(hopper_clip(flip(turns=0.5, steps=60)))  # half a turn beats any jump
+    assert score(hopper_clip(stand(60))) == 0.0
 
 
 def test_backflip_teacher_ties_clips_without_anything_like_a_flip():

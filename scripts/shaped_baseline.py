@@ -1,0 +1,143 @@
+"""PPO on a hand-written dense reward close to a scripted teacher's score: can the agent learn the behaviour at all?
+
+A diagnostic for the novel behaviours (``scripts/backflip.py``). If PPO, given the teacher's idea of progress
+directly as a reward, learns the behaviour in N steps, a preference run that fails in N steps fails in its
+reward model, not in the body or in PPO. The rewards (per step, from the simulator's states):
+
+* ``backflip``: backward turns of the torso made while its centre is above 0.5 m (forward turns always
+  subtract), plus 1 per completed backflip (``BackflipCounter``, the task's own reward): the per-step
+  counterpart of ``BackflipScore``;
+* ``one-leg``: metres moved forward plus 0.1 m/s while the back leg and the body are off the ground, else
+  -10 m/s: ``OneLegScore`` judged step by step, for the back leg.
+
+    python scripts/shaped_baseline.py --behaviour backflip --steps 1500000
+
+Prints the behaviour's measure during training (completed flips per episode; forward speed and the fraction on
+one leg, as ``scripts/backflip.py`` measures them) and over ``--episodes`` deterministic episodes at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import gymnasium as gym
+import numpy as np
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+
+import prefrl.envs
+from prefrl.behaviour_metrics import TURN, count_backflips, forward_speed, one_leg_fraction
+from prefrl.cheetah_kinematics import PARTS, part_heights
+from prefrl.hyperparams import ppo_hyperparams
+from prefrl.rl.ground_contact import GroundContacts
+
+ENVS = {"backflip": "prefrl/HopperBackflip-v0", "one-leg": "prefrl/HalfCheetahOneLeg-v0"}
+ONE_LEG_WINDOW_SECONDS = 0.5  # as scripts/backflip.py measures it
+
+
+class BackflipReward(gym.Wrapper):
+    """Airborne backward turns (forward turns subtract) plus one per completed backflip."""
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        self.previous = self.env.unwrapped.data.qpos[1:3].copy()
+        return obs, info
+
+    def step(self, action):
+        obs, flips, terminated, truncated, info = self.env.step(action)
+        height, pitch = self.env.unwrapped.data.qpos[1:3]
+        backward = (self.previous[1] - pitch) / TURN
+        turned = backward if min(height, self.previous[0]) > 0.5 else min(backward, 0.0)
+        self.previous = np.array([height, pitch])
+        return obs, turned + flips, terminated, truncated, info
+
+
+class OneLegReward(gym.Wrapper):
+    """Forward metres plus 0.1 m/s with the back leg and body clear of the ground, else -10 m/s."""
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        self.x = float(self.env.unwrapped.data.qpos[0])
+        return obs, info
+
+    def step(self, action):
+        obs, _, terminated, truncated, info = self.env.step(action)
+        qpos = self.env.unwrapped.data.qpos
+        heights = part_heights(qpos[None])
+        dt = self.env.unwrapped.dt
+        forward, self.x = qpos[0] - self.x, float(qpos[0])
+        raised = heights["back"][0] > 0.05 and heights["body"][0] > 0.05
+        return obs, (forward + 0.1 * dt if raised else -10.0 * dt), terminated, truncated, info
+
+
+def measure(behaviour: str, qpos: np.ndarray, dt: float, contacts: GroundContacts | None) -> dict:
+    if contacts is None:
+        return {"backflips": count_backflips(qpos, dt)}
+    touching = contacts(qpos)
+    window = max(1, round(ONE_LEG_WINDOW_SECONDS / dt))
+    fraction, leg = one_leg_fraction(touching["back"], touching["front"], touching["body"], window)
+    return {"forward_speed": round(forward_speed(qpos, dt), 2), "one_leg_fraction": round(fraction, 2), "leg": leg}
+
+
+class Progress(BaseCallback):
+    """Prints the mean flips per episode of the last 20 training episodes (backflip) every 100k steps."""
+
+    def __init__(self, every: int = 100_000):
+        super().__init__()
+        self.every, self.next, self.flips, self.start = every, every, [], time.time()
+
+    def _on_step(self) -> bool:
+        self.flips += [info["backflips"] for info in self.locals["infos"] if "episode" in info and "backflips" in info]
+        if self.num_timesteps >= self.next:
+            self.next += self.every
+            recent = float(np.mean(self.flips[-20:])) if self.flips else None
+            line = {"timesteps": self.num_timesteps, "seconds": round(time.time() - self.start)}
+            print(json.dumps(line | {"training_flips_per_episode": recent}), flush=True)
+        return True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--behaviour", choices=sorted(ENVS), default="backflip")
+    parser.add_argument("--steps", type=int, default=1_500_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--episodes", type=int, default=5, help="deterministic evaluation episodes at the end")
+    args = parser.parse_args()
+
+    torch.set_num_threads(1)
+    env_id, wrapper = ENVS[args.behaviour], BackflipReward if args.behaviour == "backflip" else OneLegReward
+    hp = ppo_hyperparams(env_id)
+    keywords = ("backflips",) if args.behaviour == "backflip" else ()
+    venv = VecNormalize(
+        DummyVecEnv([lambda: Monitor(wrapper(gym.make(env_id)), info_keywords=keywords)] * hp.n_envs), gamma=hp.gamma
+    )
+    agent = PPO(
+        "MlpPolicy", venv, n_steps=hp.n_steps, batch_size=hp.batch_size, n_epochs=hp.n_epochs, gamma=hp.gamma,
+        gae_lambda=hp.gae_lambda, ent_coef=hp.ent_coef, learning_rate=hp.learning_rate, seed=args.seed,
+        policy_kwargs={"net_arch": list(hp.net_arch)},
+    )  # fmt: skip
+    agent.learn(args.steps, callback=Progress())
+
+    venv.training = False
+    env = gym.make(env_id)
+    contacts = GroundContacts(env_id, PARTS) if args.behaviour == "one-leg" else None
+    for episode in range(args.episodes):
+        obs, _ = env.reset(seed=10_000 + episode)  # as scripts/backflip.py evaluates
+        states, done = [env.unwrapped.data.qpos.copy()], False
+        while not done:
+            action, _ = agent.predict(venv.normalize_obs(obs), deterministic=True)
+            obs, _, terminated, truncated, _ = env.step(action)
+            states.append(env.unwrapped.data.qpos.copy())
+            done = terminated or truncated
+        result = measure(args.behaviour, np.array(states), env.unwrapped.dt, contacts)
+        print(json.dumps({"evaluation_episode": episode} | result), flush=True)
+    env.close()
+
+
+if __name__ == "__main__":
+    main()
