@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from prefrl.hopper_kinematics import HOPPER_NQ
+
 TURN = 2 * math.pi
-HOPPER_NQ = 6  # rootx, rootz (torso height), rooty (torso pitch), thigh, leg, foot
 
 
 @dataclass

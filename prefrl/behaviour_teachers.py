@@ -4,8 +4,8 @@ They stand in for a person's judgement of a clip, from its simulator states only
 be learned and checked without a human in the loop. Like ``SyntheticOracle`` they answer at once through the
 ``Teacher`` interface; they never see the task's reward.
 
-* ``"backflip"`` (Hopper): prefers more backward rotation of the torso while it is off the floor, and upright
-  landings after such turns (``BackflipScore``).
+* ``"backflip"`` (Hopper): prefers more backward rotation of the torso made in the air, and upright landings
+  after such turns (``BackflipScore``).
 * ``"one-leg"`` (Half-Cheetah): prefers forward progress made while one leg stays off the ground, and punishes
   each moment that leg (or the body) touches it (``OneLegScore``).
 
@@ -21,8 +21,9 @@ from typing import Protocol
 
 import numpy as np
 
-from prefrl.behaviour_metrics import HOPPER_NQ, TURN
+from prefrl.behaviour_metrics import TURN
 from prefrl.cheetah_kinematics import CHEETAH_NQ, part_heights
+from prefrl.hopper_kinematics import HOPPER_NQ, lowest_point
 from prefrl.preference import Preference, Query
 from prefrl.segment import Segment
 from prefrl.teachers import ImmediateTeacher, prefer_higher
@@ -41,51 +42,48 @@ def _check_states(clip: Segment, nq: int, who: str) -> None:
 
 @dataclass(frozen=True)
 class BackflipScore:
-    """Backward turns of the Hopper's torso in a clip, plus a bonus for each upright landing that ends a turn.
+    """Backward turns of the Hopper's torso made in the air, plus a bonus for each upright landing after a turn.
 
-    Backward rotation counts only while the torso's centre is above ``airborne_height`` (a backflip happens in
-    the air; rolling over on the floor is not one); forward rotation always subtracts, on the floor too, so
-    tipping back while up and rocking forward again while down earns nothing. Backward is decreasing pitch
-    (``qpos[:, 2]``; see ``prefrl.behaviour_metrics``).
+    Rotation counts only while the whole body is off the floor (its lowest point, by
+    ``prefrl.hopper_kinematics``, above ``clearance`` at both ends of a step), backward adding and forward
+    subtracting; backward is decreasing pitch (``qpos[:, 2]``; see ``prefrl.behaviour_metrics``). Turning on
+    the floor (rocking, rolling over, falling) counts for nothing either way.
 
     A *landing* is a moment the torso is upright, at standing height and turning slower than ``max_spin``,
-    after at least ``landing_after`` backward turns made (as above) since the clip's start or the previous
-    landing; each earns ``landing_bonus``. Standing still therefore earns nothing: an earlier version paid a
-    bonus for any clip that *ended* upright, and its policy learned to stand still, since every failed attempt
-    (a fall backwards) scored less. Half a flip beats standing, a flip that lands beats one that doesn't.
+    after at least ``landing_after`` turns made in the air since the clip's start or the previous landing; each
+    earns ``landing_bonus``. Standing still therefore earns nothing, and neither does lying down.
 
-    A flip starts with a jump, and a person shown two clips with no turn in either prefers the one that jumps
-    higher: ``jump_weight`` turns per metre the torso's centre rises above ``jump_height`` at its highest in the
-    clip. It is worth less than half a turn for any jump the Hopper can make, so turning still matters most.
+    Earlier versions, each of whose policies learned exactly what it paid for (docs/BENCHMARKS.md, section 5):
+    counting backward rotation while the torso was merely high and forward rotation only then (rocking: tip
+    back while up, rock forward while down); charging forward rotation on the floor too (a Hopper lying down
+    sways forward, so every standing clip beat every lying one, and the reward model learned "never fall");
+    a bonus for any clip that ended upright (standing still).
 
     Args:
-        airborne_height: Torso-centre height (m) above which rotation counts.
+        dt: Seconds per step (for ``max_spin``).
+        clearance: Height (m) of the body's lowest point above which the Hopper is in the air.
         upright_tolerance: Radians from vertical still called upright.
         stand_height: Torso-centre height (m) of an upright Hopper on its foot.
         max_spin: Fastest pitch rate (rad/s) of a landed torso.
-        dt: Seconds per step (for ``max_spin``).
-        landing_after: Backward turns since the last landing that make an upright moment a landing.
+        landing_after: Turns made in the air since the last landing that make an upright moment a landing.
         landing_bonus: Score (in turns) of each landing.
-        jump_height: Torso-centre height (m) above which a jump counts (the Hopper stands at 1.25 m).
-        jump_weight: Score (in turns) per metre of jump.
     """
 
     dt: float
-    airborne_height: float = 0.5
+    clearance: float = 0.02
     upright_tolerance: float = math.radians(30)
     stand_height: float = 0.7
     max_spin: float = 3.0
     landing_after: float = 0.4
     landing_bonus: float = 1.0
-    jump_height: float = 1.3
-    jump_weight: float = 0.5
 
     def __call__(self, clip: Segment) -> float:
         _check_states(clip, HOPPER_NQ, "backflip")
         height, pitch = clip.qpos[:, 1], clip.qpos[:, 2]
-        off_floor = np.minimum(height[:-1], height[1:]) > self.airborne_height
+        lowest = lowest_point(clip.qpos)
+        in_air = np.minimum(lowest[:-1], lowest[1:]) > self.clearance
         backward = -np.diff(pitch)
-        turned = np.where(off_floor, backward, np.minimum(backward, 0.0)) / TURN
+        turned = np.where(in_air, backward, 0.0) / TURN
         spin = np.abs(backward) / self.dt
         landed = (np.cos(pitch[1:]) >= math.cos(self.upright_tolerance)) & (height[1:] >= self.stand_height)
         landed &= spin <= self.max_spin
@@ -94,8 +92,7 @@ class BackflipScore:
             since_landing += turn
             if is_landed and since_landing >= self.landing_after:
                 landings, since_landing = landings + 1, 0.0
-        jump = max(0.0, float(height.max()) - self.jump_height)
-        return float(turned.sum()) + self.landing_bonus * landings + self.jump_weight * jump
+        return float(turned.sum()) + self.landing_bonus * landings
 
 
 @dataclass(frozen=True)
@@ -167,9 +164,7 @@ BEHAVIOUR_TEACHERS = ("backflip", "one-leg")
 
 DEFAULT_TIE_TOLERANCE = {"backflip": 0.05, "one-leg": 0.0}
 """Score differences each teacher calls ``EQUAL`` unless told otherwise. The backflip teacher's 0.05 turns
-(18 degrees) ties clips in which nothing like a flip happens: otherwise the slight forward sway of a Hopper lying
-down (which subtracts) made every standing clip beat every lying one, the reward model learned "stay high, never
-fall", and its policy never risked a flip (the third attempt in docs/BENCHMARKS.md)."""
+(18 degrees) ties clips in which nothing like a flip happens, as a person would."""
 
 
 def make_behaviour_teacher(name: str, dt: float, tie_tolerance: float | None = None) -> ScriptedTeacher:

@@ -30,7 +30,6 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
-import prefrl.envs
 from prefrl.behaviour_metrics import TURN, count_backflips, forward_speed, one_leg_fraction
 from prefrl.cheetah_kinematics import PARTS, part_heights
 from prefrl.hyperparams import ppo_hyperparams
