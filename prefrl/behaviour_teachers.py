@@ -97,17 +97,22 @@ class BackflipScore:
 
 @dataclass(frozen=True)
 class OneLegScore:
-    """Forward progress of the Half-Cheetah on one leg, as metres, for whichever leg does better in the clip.
+    """Forward progress of the Half-Cheetah, less a charge for each moment not on one leg; the better leg counts.
 
-    A step counts for a leg when that leg and the body are at least ``clearance`` off the ground (from the
-    clip's states by ``prefrl.cheetah_kinematics``) at every step within ``window_seconds`` around it: it earns
-    the distance moved forward plus ``hold_bonus * dt``; every other step costs ``touch_penalty * dt``. So each
-    brief tap of the raised foot costs a whole window of steps, as a person sees a tap, not its duration (a
-    version that judged single steps learned a gait whose raised foot was clear 80% of the time but tapped the
-    ground every stride). The penalty is larger than the Half-Cheetah's usual running speeds, so a two-legged
-    gait loses to moving forward on one leg, and holding a leg up while standing still beats standing on both; it
-    is not so large that forward progress stops mattering (an earlier version's 30 m/s made one touch outweigh
-    1.5 m of running, and its policy kept a leg up while drifting backwards).
+    Every step earns the distance moved forward. A step is *on one leg* when the raised leg and the body are at
+    least ``clearance`` off the ground (from the clip's states by ``prefrl.cheetah_kinematics``) at every step
+    within ``window_seconds`` around it: it earns ``hold_bonus * dt`` more; every other step costs
+    ``touch_penalty * dt``. So each brief tap of the raised foot costs a whole window of steps, as a person sees
+    a tap, not its duration, and a gallop, whose feet touch once a stride, loses to moving forward on one leg.
+    The penalty is larger than the Half-Cheetah's usual running speeds but not so large that progress stops
+    mattering, and progress counts on every step, so clips that are all touching still differ by how far they
+    went.
+
+    Earlier versions, each learned from (docs/BENCHMARKS.md, section 5): a 30 m/s charge for single steps with a
+    foot down (one touch outweighed 1.5 m of running: its policy kept a leg up while drifting backwards); 10 m/s
+    for single steps (a gait whose raised foot tapped the ground every stride); the window, with progress counted
+    only on one-legged steps (nearly every early clip was all charge, nothing told faster from slower, and its
+    policy ran backwards).
 
     Args:
         dt: Seconds per step.
@@ -133,7 +138,7 @@ class OneLegScore:
         for leg in ("back", "front"):
             touching = ~((heights[leg] > self.clearance) & body_clear)
             near_touch = np.convolve(touching.astype(float), np.ones(2 * reach + 1), mode="same") > 0
-            gain = np.where(near_touch, -self.touch_penalty * self.dt, forward + self.hold_bonus * self.dt)
+            gain = forward + np.where(near_touch, -self.touch_penalty * self.dt, self.hold_bonus * self.dt)
             scores.append(float(gain.sum()))
         return max(scores)
 

@@ -313,6 +313,7 @@ def test_one_leg_teacher_prefers_progress_on_one_leg():
     assert judge(teacher, one_leg_still, one_leg_still) is Preference.EQUAL
     tapping = cheetah_clip(([FRONT_UP] * 4 + [BOTH_DOWN]) * 6, speed=2.0)  # the front foot taps once a stride
     assert judge(teacher, one_leg_slow, tapping) is Preference.LEFT
+    assert judge(teacher, two_legs_fast, two_legs_still) is Preference.LEFT  # progress counts when touching too
 
 
 def test_one_leg_teacher_charges_a_tap_for_the_window_around_it():
@@ -321,7 +322,7 @@ def test_one_leg_teacher_charges_a_tap_for_the_window_around_it():
     held = cheetah_clip([FRONT_UP] * 30, speed=1.0)
     assert score(held) == pytest.approx(29 * dt)
     one_tap = cheetah_clip([FRONT_UP] * 15 + [BOTH_DOWN] + [FRONT_UP] * 14, speed=1.0)
-    assert score(one_tap) == pytest.approx(18 * dt - 11 * 10.0 * dt)  # 11 steps charged, 18 earn 1 m/s
+    assert score(one_tap) == pytest.approx(29 * dt - 11 * 10.0 * dt)  # every step moved 1 m/s; 11 are charged
 
 
 def test_teachers_answer_through_ask_and_poll_and_check_the_body():
