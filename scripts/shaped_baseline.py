@@ -4,13 +4,14 @@ A diagnostic for the novel behaviours (``scripts/backflip.py``). If PPO, given t
 directly as a reward, learns the behaviour in N steps, a preference run that fails in N steps fails in its
 reward model, not in the body or in PPO. The rewards (per step, from the simulator's states):
 
-* ``backflip``: backward turns of the torso made while its centre is above 0.5 m (forward turns always
-  subtract), plus 1 per completed backflip (``BackflipCounter``, the task's own reward): the per-step
-  counterpart of ``BackflipScore``;
+* ``backflip``: backward turns of the torso made while the whole body is in the air (forward turns in the air
+  subtract; ``prefrl.hopper_kinematics``), plus 1 per completed backflip (``BackflipCounter``, the task's own
+  reward): the per-step counterpart of ``BackflipScore``. ``--torso-high`` counts turns while the torso's
+  centre is above 0.5 m instead, forward turns always subtracting (an earlier teacher's rule);
 * ``one-leg``: metres moved forward plus 0.1 m/s while the back leg and the body are off the ground, else
   -10 m/s: ``OneLegScore`` judged step by step, for the back leg.
 
-    python scripts/shaped_baseline.py --behaviour backflip --steps 1500000
+    python scripts/shaped_baseline.py --behaviour backflip --steps 1000000
 
 Prints the behaviour's measure during training (completed flips per episode; forward speed and the fraction on
 one leg, as ``scripts/backflip.py`` measures them) and over ``--episodes`` deterministic episodes at the end.
@@ -32,6 +33,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 from prefrl.behaviour_metrics import TURN, count_backflips, forward_speed, one_leg_fraction
 from prefrl.cheetah_kinematics import PARTS, part_heights
+from prefrl.hopper_kinematics import lowest_point
 from prefrl.hyperparams import ppo_hyperparams
 from prefrl.rl.ground_contact import GroundContacts
 
@@ -40,19 +42,26 @@ ONE_LEG_WINDOW_SECONDS = 0.5  # as scripts/backflip.py measures it
 
 
 class BackflipReward(gym.Wrapper):
-    """Airborne backward turns (forward turns subtract) plus one per completed backflip."""
+    """Backward turns in the air (forward turns subtract) plus one per completed backflip."""
+
+    def __init__(self, env: gym.Env, torso_high: bool = False):
+        super().__init__(env)
+        self.torso_high = torso_high
 
     def reset(self, **kwargs):
         obs, info = self.env.reset(**kwargs)
-        self.previous = self.env.unwrapped.data.qpos[1:3].copy()
+        self.previous = self.env.unwrapped.data.qpos.copy()
         return obs, info
 
     def step(self, action):
         obs, flips, terminated, truncated, info = self.env.step(action)
-        height, pitch = self.env.unwrapped.data.qpos[1:3]
-        backward = (self.previous[1] - pitch) / TURN
-        turned = backward if min(height, self.previous[0]) > 0.5 else min(backward, 0.0)
-        self.previous = np.array([height, pitch])
+        qpos = self.env.unwrapped.data.qpos.copy()
+        backward = (self.previous[2] - qpos[2]) / TURN
+        if self.torso_high:
+            turned = backward if min(qpos[1], self.previous[1]) > 0.5 else min(backward, 0.0)
+        else:
+            turned = backward if lowest_point(np.stack([self.previous, qpos])).min() > 0.02 else 0.0
+        self.previous = qpos
         return obs, turned + flips, terminated, truncated, info
 
 
@@ -106,10 +115,15 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1_500_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--episodes", type=int, default=5, help="deterministic evaluation episodes at the end")
+    parser.add_argument("--torso-high", action="store_true", help="backflip: the earlier rule for turns (see above)")
     args = parser.parse_args()
 
     torch.set_num_threads(1)
-    env_id, wrapper = ENVS[args.behaviour], BackflipReward if args.behaviour == "backflip" else OneLegReward
+    env_id = ENVS[args.behaviour]
+
+    def wrapper(env: gym.Env) -> gym.Env:
+        return BackflipReward(env, args.torso_high) if args.behaviour == "backflip" else OneLegReward(env)
+
     hp = ppo_hyperparams(env_id)
     keywords = ("backflips",) if args.behaviour == "backflip" else ()
     venv = VecNormalize(
