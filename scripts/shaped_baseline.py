@@ -14,7 +14,8 @@ reward model, not in the body or in PPO. The rewards (per step, from the simulat
     python scripts/shaped_baseline.py --behaviour backflip --steps 1000000
 
 Prints the behaviour's measure during training (completed flips per episode; forward speed and the fraction on
-one leg, as ``scripts/backflip.py`` measures them) and over ``--episodes`` deterministic episodes at the end.
+one leg, as ``scripts/backflip.py`` measures them) and over ``--episodes`` deterministic episodes at the end;
+``--video out.mp4`` (or ``.gif``) writes the first of those episodes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -36,6 +38,7 @@ from prefrl.cheetah_kinematics import PARTS, part_heights
 from prefrl.hopper_kinematics import lowest_point
 from prefrl.hyperparams import ppo_hyperparams
 from prefrl.rl.ground_contact import GroundContacts
+from prefrl.rl.render import ClipRenderer, frame_stride, write_video
 
 ENVS = {"backflip": "prefrl/HopperBackflip-v0", "one-leg": "prefrl/HalfCheetahOneLeg-v0"}
 ONE_LEG_WINDOW_SECONDS = 0.5  # as scripts/backflip.py measures it
@@ -116,6 +119,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--episodes", type=int, default=5, help="deterministic evaluation episodes at the end")
     parser.add_argument("--torso-high", action="store_true", help="backflip: the earlier rule for turns (see above)")
+    parser.add_argument("--video", type=Path, help="write the first evaluation episode here (.mp4 or .gif)")
     args = parser.parse_args()
 
     torch.set_num_threads(1)
@@ -141,14 +145,21 @@ def main() -> None:
     contacts = GroundContacts(env_id, PARTS) if args.behaviour == "one-leg" else None
     for episode in range(args.episodes):
         obs, _ = env.reset(seed=10_000 + episode)  # as scripts/backflip.py evaluates
-        states, done = [env.unwrapped.data.qpos.copy()], False
+        data = env.unwrapped.data
+        states, velocities, done = [data.qpos.copy()], [data.qvel.copy()], False
         while not done:
             action, _ = agent.predict(venv.normalize_obs(obs), deterministic=True)
             obs, _, terminated, truncated, _ = env.step(action)
-            states.append(env.unwrapped.data.qpos.copy())
+            states.append(data.qpos.copy())
+            velocities.append(data.qvel.copy())
             done = terminated or truncated
         result = measure(args.behaviour, np.array(states), env.unwrapped.dt, contacts)
         print(json.dumps({"evaluation_episode": episode} | result), flush=True)
+        if episode == 0 and args.video:
+            qpos, qvel = np.array(states), np.array(velocities)
+            with ClipRenderer(env_id, width=240, height=180) as renderer:
+                every = frame_stride(renderer.fps, 25)
+                write_video(renderer.render(qpos[::every], qvel[::every]), args.video, renderer.fps / every)
     env.close()
 
 
