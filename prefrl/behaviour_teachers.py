@@ -47,11 +47,12 @@ class BackflipScore:
     Rotation counts only while the whole body is off the floor (its lowest point, by
     ``prefrl.hopper_kinematics``, above ``clearance`` at both ends of a step), backward adding and forward
     subtracting; backward is decreasing pitch (``qpos[:, 2]``; see ``prefrl.behaviour_metrics``). Turning on
-    the floor (rocking, rolling over, falling) counts for nothing either way.
+    the floor (rolling over, falling) counts for nothing, and the turns scored are never more than the clip's net
+    backward rotation (or zero), so tipping back in the air and forward again on the foot, hop after hop, earns nothing.
 
     A *landing* is a moment the torso is upright, at standing height and turning slower than ``max_spin``,
-    after at least ``landing_after`` turns made in the air since the clip's start or the previous landing; each
-    earns ``landing_bonus``. Standing still therefore earns nothing, and neither does lying down.
+    after at least ``landing_after`` turns, in the air and net, since the clip's start or the previous landing;
+    each earns ``landing_bonus``. Standing still therefore earns nothing, and neither does lying down.
 
     A *crash* is a moment the torso or thigh comes down onto the floor (it touches now and didn't a step
     before); each costs ``crash_penalty``. A policy taught without it spun in the air about 20 turns an episode,
@@ -59,7 +60,8 @@ class BackflipScore:
 
     Earlier versions, each of whose policies learned exactly what it paid for (docs/BENCHMARKS.md, section 5):
     counting backward rotation while the torso was merely high and forward rotation only then (rocking: tip
-    back while up, rock forward while down); charging forward rotation on the floor too (a Hopper lying down
+    back while up, rock forward while down); counting rotation in the air without the net cap (the same
+    rocking, hopping); charging forward rotation on the floor too (a Hopper lying down
     sways forward, so every standing clip beat every lying one, and the reward model learned "never fall");
     a bonus for any clip that ended upright (standing still).
 
@@ -93,15 +95,16 @@ class BackflipScore:
         spin = np.abs(backward) / self.dt
         landed = (np.cos(pitch[1:]) >= math.cos(self.upright_tolerance)) & (height[1:] >= self.stand_height)
         landed &= spin <= self.max_spin
-        landings, since_landing = 0, 0.0
-        for turn, is_landed in zip(turned, landed):
-            since_landing += turn
-            if is_landed and since_landing >= self.landing_after:
-                landings, since_landing = landings + 1, 0.0
+        landings, in_air_since, net_since = 0, 0.0, 0.0  # turns since the last landing
+        for turn, net, is_landed in zip(turned, backward / TURN, landed):
+            in_air_since, net_since = in_air_since + turn, net_since + net
+            if is_landed and min(in_air_since, net_since) >= self.landing_after:
+                landings, in_air_since, net_since = landings + 1, 0.0, 0.0
+        turns = min(float(turned.sum()), max(0.0, float(pitch[0] - pitch[-1]) / TURN))
         parts = geom_lowest_points(clip.qpos)
         down = np.minimum(parts["torso"], parts["thigh"]) <= self.clearance
         crashes = int(np.sum(down[1:] & ~down[:-1]))
-        return float(turned.sum()) + self.landing_bonus * landings - self.crash_penalty * crashes
+        return turns + self.landing_bonus * landings - self.crash_penalty * crashes
 
 
 @dataclass(frozen=True)

@@ -275,6 +275,13 @@ def test_backflip_teacher_ignores_turning_on_the_floor():
     assert score(floating) == pytest.approx(0.25)
 
 
+def test_backflip_teacher_pays_nothing_for_tipping_back_in_the_air_and_forward_on_the_foot():
+    tip_back_in_the_air = hopper(np.linspace(0, -0.6, 15), 1.6)  # 0.1 turns, nothing touching
+    rock_forward_on_the_foot = on_floor(hopper(np.linspace(-0.6, 0, 15), 0.0))
+    hops = hopper_clip(seq(*[tip_back_in_the_air, rock_forward_on_the_foot] * 4, stand(10)))
+    assert BackflipScore(DT)(hops) == pytest.approx(0.0, abs=1e-9)  # no turn, and no landing after one
+
+
 def test_backflip_teacher_charges_each_time_the_body_comes_down_on_the_floor():
     score = BackflipScore(DT)
     head_down = on_floor(hopper(np.full(20, math.pi), 0.0))
