@@ -23,7 +23,7 @@ import numpy as np
 
 from prefrl.behaviour_metrics import TURN
 from prefrl.cheetah_kinematics import CHEETAH_NQ, part_heights
-from prefrl.hopper_kinematics import HOPPER_NQ, geom_lowest_points, lowest_point
+from prefrl.hopper_kinematics import HOPPER_NQ, lowest_point
 from prefrl.preference import Preference, Query
 from prefrl.segment import Segment
 from prefrl.teachers import ImmediateTeacher, prefer_higher
@@ -47,23 +47,21 @@ class BackflipScore:
     Rotation counts only while the whole body is off the floor (its lowest point, by
     ``prefrl.hopper_kinematics``, above ``clearance`` at both ends of a step), backward adding and forward
     subtracting; backward is decreasing pitch (``qpos[:, 2]``; see ``prefrl.behaviour_metrics``). Turning on
-    the floor (rolling over, falling) counts for nothing, and the turns scored are never more than the clip's net
-    backward rotation (or zero), so tipping back in the air and forward again on the foot, hop after hop, earns nothing.
+    the floor (rolling over, falling) counts for nothing, and the turns scored are never more than the clip's
+    net backward rotation (or zero), so tipping back in the air and forward again on the foot, hop after hop,
+    earns nothing.
 
     A *landing* is a moment the torso is upright, at standing height and turning slower than ``max_spin``,
     after at least ``landing_after`` turns, in the air and net, since the clip's start or the previous landing;
     each earns ``landing_bonus``. Standing still therefore earns nothing, and neither does lying down.
 
-    A *crash* is a moment the torso or thigh comes down onto the floor (it touches now and didn't a step
-    before); each costs ``crash_penalty``. A policy taught without it spun in the air about 20 turns an episode,
-    bouncing off its back between turns, and never came down on its foot.
-
-    Earlier versions, each of whose policies learned exactly what it paid for (docs/BENCHMARKS.md, section 5):
-    counting backward rotation while the torso was merely high and forward rotation only then (rocking: tip
-    back while up, rock forward while down); counting rotation in the air without the net cap (the same
-    rocking, hopping); charging forward rotation on the floor too (a Hopper lying down
-    sways forward, so every standing clip beat every lying one, and the reward model learned "never fall");
-    a bonus for any clip that ended upright (standing still).
+    Earlier versions, each of whose policies learned what it was paid for (docs/BENCHMARKS.md, section 5):
+    backward turns counted while the torso was merely high, forward ones only then (it rocked: back while up,
+    forward while down); forward turns charged on the floor too (a Hopper lying down sways forward, so every
+    standing clip beat every lying one; the reward model learned "never fall" and the policy stood); a bonus
+    for any clip that ended upright (it stood still); turns in the air without the net cap, with a charge for
+    each time the torso came down on the floor (it hopped, tipping back in the air and forward on its foot);
+    the same charge with the cap (it stood still again).
 
     Args:
         dt: Seconds per step (for ``max_spin``).
@@ -71,9 +69,8 @@ class BackflipScore:
         upright_tolerance: Radians from vertical still called upright.
         stand_height: Torso-centre height (m) of an upright Hopper on its foot.
         max_spin: Fastest pitch rate (rad/s) of a landed torso.
-        landing_after: Turns made in the air since the last landing that make an upright moment a landing.
+        landing_after: Turns (in the air, and net) since the last landing that make an upright moment a landing.
         landing_bonus: Score (in turns) of each landing.
-        crash_penalty: Score (in turns) lost for each crash.
     """
 
     dt: float
@@ -83,7 +80,6 @@ class BackflipScore:
     max_spin: float = 3.0
     landing_after: float = 0.4
     landing_bonus: float = 1.0
-    crash_penalty: float = 0.5
 
     def __call__(self, clip: Segment) -> float:
         _check_states(clip, HOPPER_NQ, "backflip")
@@ -101,10 +97,7 @@ class BackflipScore:
             if is_landed and min(in_air_since, net_since) >= self.landing_after:
                 landings, in_air_since, net_since = landings + 1, 0.0, 0.0
         turns = min(float(turned.sum()), max(0.0, float(pitch[0] - pitch[-1]) / TURN))
-        parts = geom_lowest_points(clip.qpos)
-        down = np.minimum(parts["torso"], parts["thigh"]) <= self.clearance
-        crashes = int(np.sum(down[1:] & ~down[:-1]))
-        return turns + self.landing_bonus * landings - self.crash_penalty * crashes
+        return turns + self.landing_bonus * landings
 
 
 @dataclass(frozen=True)
