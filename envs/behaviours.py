@@ -30,6 +30,7 @@ from gymnasium.envs.mujoco.hopper_v5 import HopperEnv
 from gymnasium.spaces import Box
 
 from prefrl.behaviour_metrics import BackflipCounter
+from prefrl.hopper_kinematics import lowest_point
 
 BACKFLIP_FRAME_SKIP = 8
 
@@ -74,6 +75,7 @@ class HopperBackflipEnv(HopperEnv):
 
     def step(self, action: np.ndarray):
         obs, _, terminated, truncated, info = super().step(action)
-        flips = self.flips.update(self.data.qpos[2], self.data.qpos[1])
+        qpos = self.data.qpos
+        flips = self.flips.update(qpos[2], qpos[1], float(lowest_point(qpos)[0]))
         info = {**info, "reward_backflip": float(flips), "backflips": self.flips.total}
         return obs, float(flips), terminated, truncated, info

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from prefrl.hopper_kinematics import HOPPER_NQ
+from prefrl.hopper_kinematics import HOPPER_NQ, lowest_point
 
 TURN = 2 * math.pi
 
@@ -32,8 +32,9 @@ class BackflipCounter:
     """Counts completed backflips one state at a time (an env can call it every step).
 
     The torso is *landed upright* once it has been within ``upright_tolerance`` of vertical, with its centre at
-    least ``min_height`` above the floor and turning slower than ``max_spin``, for ``hold_seconds`` in a row:
-    passing through upright in the air, still spinning, doesn't count (in the air the spin can't stop). At every
+    least ``min_height`` above the floor, turning slower than ``max_spin`` and the body on the floor (its lowest
+    point, by ``prefrl.hopper_kinematics``, at most ``ground_clearance`` up), for ``hold_seconds`` in a row:
+    passing through upright in the air doesn't count, spinning or not. At every
     landed-upright step the backward rotation since the previous one is rounded to whole turns (both ends lie
     within ``upright_tolerance`` of upright, so the rounding is exact) and those turns are counted, each only if
     the body went upside down *in the air* during it: within 45 degrees of inverted with the torso centre at least
@@ -48,6 +49,8 @@ class BackflipCounter:
         max_spin: Fastest pitch rate (rad/s) of a landed torso; a flip turns at 5 rad/s or more.
         hold_seconds: How long it must stay upright to have landed.
         inverted_min_height: Lowest torso-centre height (m) of the upside-down moment of a flip.
+        ground_clearance: Highest the body's lowest point (m) may be for the Hopper to stand on the floor (a
+            Hopper standing still: 0.0 to 0.04 m).
     """
 
     dt: float
@@ -56,6 +59,7 @@ class BackflipCounter:
     max_spin: float = 2.0
     hold_seconds: float = 0.1
     inverted_min_height: float = 0.5
+    ground_clearance: float = 0.05
     total: int = field(default=0, init=False)
     _reference: float = field(default=0.0, init=False, repr=False)
     _previous: float = field(default=0.0, init=False, repr=False)
@@ -75,15 +79,16 @@ class BackflipCounter:
         self.total, self._reference, self._previous, self._held = 0, float(pitch), float(pitch), 0
         self._airborne_inversions = set()
 
-    def update(self, pitch: float, height: float) -> int:
-        """Take the next state; returns the backflips completed at it (usually 0)."""
+    def update(self, pitch: float, height: float, lowest: float) -> int:
+        """Take the next state (torso pitch, torso height, the body's lowest point); returns the backflips
+        completed at it (usually 0)."""
         spin = abs(pitch - self._previous) / self.dt
         self._previous = float(pitch)
         turned = (self._reference - pitch) / TURN  # backward turns since the last landing
         if height >= self.inverted_min_height and abs(turned - math.floor(turned) - 0.5) <= 0.125:
             self._airborne_inversions.add(math.floor(turned))  # upside down in the air during turn k
         upright = math.cos(pitch) >= math.cos(self.upright_tolerance) and height >= self.min_height
-        upright = upright and spin <= self.max_spin
+        upright = upright and spin <= self.max_spin and lowest <= self.ground_clearance
         self._held = self._held + 1 if upright else 0
         if self._held < self.hold_steps:
             return 0
@@ -108,8 +113,8 @@ def count_backflips(qpos: np.ndarray, dt: float, **counter_options: float) -> in
         raise ValueError(f"count_backflips needs Hopper states [T, {HOPPER_NQ}], got shape {qpos.shape}")
     counter = BackflipCounter(dt, **counter_options)
     counter.reset(qpos[0, 2])
-    for height, pitch in qpos[:, 1:3]:
-        counter.update(pitch, height)
+    for (height, pitch), lowest in zip(qpos[:, 1:3], lowest_point(qpos)):
+        counter.update(pitch, height, lowest)
     return counter.total
 
 

@@ -71,6 +71,12 @@ def test_a_fall_a_half_turn_and_a_forward_flip_do_not_count():
     assert count_backflips(seq(stand(), flip(turns=-1), stand(pitch=TURN)), DT) == 0
 
 
+def test_a_turn_that_is_upright_again_only_in_the_air_is_no_backflip():
+    hanging_upright = hopper(np.full(20, -TURN), 1.6)  # upright and still, but the foot 0.39 m off the floor
+    assert count_backflips(seq(stand(), flip(land_height=1.6), hanging_upright), DT) == 0
+    assert count_backflips(seq(stand(), flip(land_height=1.6), hanging_upright, stand(pitch=-TURN)), DT) == 1
+
+
 def test_a_backward_roll_over_the_floor_is_no_backflip():
     height = np.r_[np.linspace(1.25, 0.2, 20), np.full(40, 0.2), np.linspace(0.2, 1.25, 20)]  # down, over, up
     roll = hopper(np.linspace(0, -TURN, 80), height)
