@@ -132,9 +132,9 @@ def one_leg_fraction(back: np.ndarray, front: np.ndarray, body: np.ndarray, wind
     A step counts for a leg when that leg and the body (torso, head) stay off the ground for the ``window`` steps
     centred on it; the other leg may be on the ground or, in a hop, in the air too. Between two touches any foot
     is in the air, so with ``window = 1`` a normal gallop would count most of the time; with a window of about
-    half a second (what ``scripts/backflip.py`` uses) it doesn't, as each foot touches once a stride. The raised
-    leg is whichever of the two is raised longer, the same one for the whole sequence, so alternating legs
-    doesn't count as one-legged either.
+    half a second (``one_leg_time``, which ``scripts/backflip.py`` uses) it doesn't, as each foot touches once a
+    stride. The raised leg is whichever of the two is raised longer, the same one for the whole sequence, so
+    alternating legs doesn't count as one-legged either.
 
     Args:
         back, front, body: ``[T]`` booleans, True where the back leg, front leg or body touches the ground.
@@ -153,6 +153,17 @@ def one_leg_fraction(back: np.ndarray, front: np.ndarray, body: np.ndarray, wind
     raised = {"back": ~_touched_nearby(back | body, window), "front": ~_touched_nearby(front | body, window)}
     leg = max(raised, key=lambda name: raised[name].mean())
     return float(raised[leg].mean()), leg
+
+
+ONE_LEG_WINDOW_SECONDS = 0.5
+"""How long the raised leg must stay up around a moment for ``one_leg_time`` to count it."""
+
+
+def one_leg_time(touching: dict[str, np.ndarray], dt: float) -> tuple[float, str]:
+    """``one_leg_fraction`` with a window of ``ONE_LEG_WINDOW_SECONDS``, for ground contacts ``touching`` (booleans
+    ``[T]`` for ``"back"``, ``"front"`` and ``"body"``, as ``prefrl.rl.ground_contact`` gives them) ``dt`` apart."""
+    window = max(1, round(ONE_LEG_WINDOW_SECONDS / dt))
+    return one_leg_fraction(touching["back"], touching["front"], touching["body"], window)
 
 
 def _touched_nearby(touching: np.ndarray, window: int) -> np.ndarray:

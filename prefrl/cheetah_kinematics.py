@@ -46,7 +46,7 @@ PARTS = {"back": ("bthigh", "bshin", "bfoot"), "front": ("fthigh", "fshin", "ffo
 """The geoms of each part whose contact with the ground matters."""
 
 
-def _rotate(angle: np.ndarray, x: float | np.ndarray, z: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def rotate_about_y(angle: np.ndarray, x: float | np.ndarray, z: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A point of a frame turned by ``angle`` about +y, in its parent's frame (MuJoCo's convention)."""
     c, s = np.cos(angle), np.sin(angle)
     return c * x + s * z, -s * x + c * z
@@ -63,12 +63,12 @@ def geom_lowest_points(qpos: np.ndarray) -> dict[str, np.ndarray]:
             frames[body] = (qpos[:, 0], TORSO_HEIGHT + qpos[:, 1], qpos[:, joint])
         else:
             x0, z0, a0 = frames[parent]
-            dx, dz = _rotate(a0, px, pz)
+            dx, dz = rotate_about_y(a0, px, pz)
             frames[body] = (x0 + dx, z0 + dz, a0 + qpos[:, joint])
     lowest = {}
     for geom, (body, ends) in _GEOMS.items():
         x0, z0, angle = frames[body]
-        lowest[geom] = np.min([z0 + _rotate(angle, ex, ez)[1] for ex, ez in ends], axis=0) - RADIUS
+        lowest[geom] = np.min([z0 + rotate_about_y(angle, ex, ez)[1] for ex, ez in ends], axis=0) - RADIUS
     return lowest
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from prefrl.cheetah_kinematics import rotate_about_y
+
 HOPPER_NQ = 6  # rootx, rootz, rooty, thigh, leg, foot
 
 # body: (parent, position in the parent's frame (x, z), hinge pivot in the body's frame (x, z), qpos index,
@@ -29,12 +31,6 @@ _GEOMS: dict[str, tuple[str, tuple[tuple[float, float], ...], float]] = {
 }
 
 
-def _rotate(angle: np.ndarray, x: float | np.ndarray, z: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A point of a frame turned by ``angle`` about +y, in its parent's frame (MuJoCo's convention)."""
-    c, s = np.cos(angle), np.sin(angle)
-    return c * x + s * z, -s * x + c * z
-
-
 def geom_lowest_points(qpos: np.ndarray) -> dict[str, np.ndarray]:
     """Height above the floor (m) of each geom's lowest surface point, ``[T]`` per geom, for ``qpos [T, 6]``."""
     qpos = np.atleast_2d(np.asarray(qpos, dtype=np.float64))
@@ -44,13 +40,13 @@ def geom_lowest_points(qpos: np.ndarray) -> dict[str, np.ndarray]:
     for body, (parent, (px, pz), (jx, jz), joint, sign) in _BODIES.items():
         x0, z0, a0 = frames[parent]
         angle = a0 + sign * qpos[:, joint]
-        hx, hz = _rotate(a0, px + jx, pz + jz)  # the hinge's pivot, which the turn leaves in place
-        bx, bz = _rotate(angle, jx, jz)
+        hx, hz = rotate_about_y(a0, px + jx, pz + jz)  # the hinge's pivot, which the turn leaves in place
+        bx, bz = rotate_about_y(angle, jx, jz)
         frames[body] = (x0 + hx - bx, z0 + hz - bz, angle)
     lowest = {}
     for geom, (body, ends, radius) in _GEOMS.items():
         _, z0, angle = frames[body]
-        lowest[geom] = np.min([z0 + _rotate(angle, ex, ez)[1] for ex, ez in ends], axis=0) - radius
+        lowest[geom] = np.min([z0 + rotate_about_y(angle, ex, ez)[1] for ex, ez in ends], axis=0) - radius
     return lowest
 
 

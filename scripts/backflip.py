@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 import prefrl.envs
-from prefrl.behaviour_metrics import count_backflips, forward_speed, one_leg_fraction
+from prefrl.behaviour_metrics import count_backflips, forward_speed, one_leg_time
 from prefrl.cheetah_kinematics import PARTS
 from prefrl.config import TrainConfig
 from prefrl.experiment import load_policy, rollout, run
@@ -41,7 +41,6 @@ BEHAVIOURS = {  # name (also the teacher's): env id, default labels (paper), def
     "backflip": ("prefrl/HopperBackflip-v0", 900, 5_000_000),
     "one-leg": ("prefrl/HalfCheetahOneLeg-v0", 800, 2_000_000),
 }
-ONE_LEG_WINDOW_SECONDS = 0.5  # the raised leg must stay up this long around a moment (one_leg_fraction)
 
 
 def train(behaviour: str, labels: int, steps: int, seed: int, out: Path | None) -> Path:
@@ -65,9 +64,7 @@ def evaluate(behaviour: str, run_dir: Path, episodes: int, gif_seconds: float = 
         if contacts is None:
             row["backflips"] = count_backflips(qpos, dt)
         else:
-            touching = contacts(qpos)
-            window = max(1, round(ONE_LEG_WINDOW_SECONDS / dt))
-            fraction, leg = one_leg_fraction(touching["back"], touching["front"], touching["body"], window)
+            fraction, leg = one_leg_time(contacts(qpos), dt)
             row |= {"forward_speed": forward_speed(qpos, dt), "one_leg_fraction": fraction, "raised_leg": leg}
         rows.append(row)
         print(json.dumps(row), flush=True)

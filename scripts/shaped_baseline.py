@@ -33,15 +33,17 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
-from prefrl.behaviour_metrics import TURN, count_backflips, forward_speed, one_leg_fraction
+import prefrl.envs
+from prefrl.behaviour_metrics import TURN, count_backflips, forward_speed, one_leg_time
+from prefrl.behaviour_teachers import BackflipScore
 from prefrl.cheetah_kinematics import PARTS, part_heights
+from prefrl.experiment import rollout
 from prefrl.hopper_kinematics import lowest_point
 from prefrl.hyperparams import ppo_hyperparams
 from prefrl.rl.ground_contact import GroundContacts
 from prefrl.rl.render import ClipRenderer, frame_stride, write_video
 
 ENVS = {"backflip": "prefrl/HopperBackflip-v0", "one-leg": "prefrl/HalfCheetahOneLeg-v0"}
-ONE_LEG_WINDOW_SECONDS = 0.5  # as scripts/backflip.py measures it
 
 
 class BackflipReward(gym.Wrapper):
@@ -63,7 +65,7 @@ class BackflipReward(gym.Wrapper):
         if self.torso_high:
             turned = backward if min(qpos[1], self.previous[1]) > 0.5 else min(backward, 0.0)
         else:
-            turned = backward if lowest_point(np.stack([self.previous, qpos])).min() > 0.02 else 0.0
+            turned = backward if lowest_point(np.stack([self.previous, qpos])).min() > BackflipScore.clearance else 0.0
         self.previous = qpos
         return obs, turned + flips, terminated, truncated, info
 
@@ -86,12 +88,11 @@ class OneLegReward(gym.Wrapper):
         return obs, (forward + 0.1 * dt if raised else -10.0 * dt), terminated, truncated, info
 
 
-def measure(behaviour: str, qpos: np.ndarray, dt: float, contacts: GroundContacts | None) -> dict:
+def measure(qpos: np.ndarray, dt: float, contacts: GroundContacts | None) -> dict:
+    """The backflips of an episode (``contacts`` None), or the cheetah's speed and time on one leg."""
     if contacts is None:
         return {"backflips": count_backflips(qpos, dt)}
-    touching = contacts(qpos)
-    window = max(1, round(ONE_LEG_WINDOW_SECONDS / dt))
-    fraction, leg = one_leg_fraction(touching["back"], touching["front"], touching["body"], window)
+    fraction, leg = one_leg_time(contacts(qpos), dt)
     return {"forward_speed": round(forward_speed(qpos, dt), 2), "one_leg_fraction": round(fraction, 2), "leg": leg}
 
 
@@ -140,27 +141,16 @@ def main() -> None:
     )  # fmt: skip
     agent.learn(args.steps, callback=Progress())
 
-    venv.training = False
-    env = gym.make(env_id)
+    dt = prefrl.envs.task_spec(env_id).dt
     contacts = GroundContacts(env_id, PARTS) if args.behaviour == "one-leg" else None
     for episode in range(args.episodes):
-        obs, _ = env.reset(seed=10_000 + episode)  # as scripts/backflip.py evaluates
-        data = env.unwrapped.data
-        states, velocities, done = [data.qpos.copy()], [data.qvel.copy()], False
-        while not done:
-            action, _ = agent.predict(venv.normalize_obs(obs), deterministic=True)
-            obs, _, terminated, truncated, _ = env.step(action)
-            states.append(data.qpos.copy())
-            velocities.append(data.qvel.copy())
-            done = terminated or truncated
-        result = measure(args.behaviour, np.array(states), env.unwrapped.dt, contacts)
+        qpos, qvel, _ = rollout(env_id, agent, venv, seed=10_000 + episode)  # as scripts/backflip.py evaluates
+        result = measure(qpos, dt, contacts)
         print(json.dumps({"evaluation_episode": episode} | result), flush=True)
         if episode == 0 and args.video:
-            qpos, qvel = np.array(states), np.array(velocities)
             with ClipRenderer(env_id, width=240, height=180) as renderer:
                 every = frame_stride(renderer.fps, 25)
                 write_video(renderer.render(qpos[::every], qvel[::every]), args.video, renderer.fps / every)
-    env.close()
 
 
 if __name__ == "__main__":
