@@ -86,6 +86,9 @@ def trainer_config(
     return TrainerConfig(bootstrap=ensemble > 1, objective=objective)
 
 
-def label_schedule(labels: int, steps: int, online_labels: bool = True) -> LabelSchedule:
-    """The paper's schedule (25% up front, then decaying), or, without online labels, all of them up front."""
-    return LabelSchedule(labels, steps, initial_fraction=0.25 if online_labels else 1.0)
+def label_schedule(
+    labels: int, steps: int, online_labels: bool = True, initial_fraction: float = 0.25, decay_steps: float = 2e6
+) -> LabelSchedule:
+    """The paper's schedule (25% up front, then decaying as 2e6 / (T + 2e6)), or, without online labels, all of
+    them up front."""
+    return LabelSchedule(labels, steps, initial_fraction if online_labels else 1.0, decay_steps)

@@ -53,7 +53,9 @@ class BackflipScore:
 
     A *landing* is a moment the torso is upright, at standing height and turning slower than ``max_spin``,
     after at least ``landing_after`` turns, in the air and net, since the clip's start or the previous landing;
-    each earns ``landing_bonus``. Standing still therefore earns nothing, and neither does lying down.
+    each earns ``landing_bonus``: 2 turns, more than a Hopper spinning through the air turns in a clip, so that a
+    clip with a landed flip beats one that only spins, as a person would judge it. Standing still earns nothing,
+    and neither does lying down.
 
     Earlier versions, each of whose policies learned what it was paid for (docs/BENCHMARKS.md, section 5):
     backward turns counted while the torso was merely high, forward ones only then (it rocked: back while up,
@@ -61,7 +63,8 @@ class BackflipScore:
     standing clip beat every lying one; the reward model learned "never fall" and the policy stood); a bonus
     for any clip that ended upright (it stood still); turns in the air without the net cap, with a charge for
     each time the torso came down on the floor (it hopped, tipping back in the air and forward on its foot);
-    the same charge with the cap (it stood still again).
+    the same charge with the cap (it stood still again); the cap with a landing worth 1 turn (it spun in the air,
+    bouncing off its head and back, and never landed).
 
     Args:
         dt: Seconds per step (for ``max_spin``).
@@ -79,7 +82,7 @@ class BackflipScore:
     stand_height: float = 0.7
     max_spin: float = 3.0
     landing_after: float = 0.4
-    landing_bonus: float = 1.0
+    landing_bonus: float = 2.0
 
     def __call__(self, clip: Segment) -> float:
         _check_states(clip, HOPPER_NQ, "backflip")

@@ -59,6 +59,11 @@ class TrainConfig:
     online_labels: bool = True
     """Ask 25% of the labels before RL and the rest during it (paper); --no-online-labels asks all of them about
     the random policy up front (the paper's 'no online queries' ablation)."""
+    initial_label_fraction: float = 0.25
+    """Fraction of the labels asked about the random policy before RL starts (paper: 0.25)."""
+    label_decay_steps: float = 2e6
+    """Time constant of the label rate after that, proportional to d / (T + d) at timestep T (paper: 2e6); a
+    value much larger than --steps spreads the labels evenly over the run."""
     regularization: bool = True
     """Adaptive L2 on r_hat (paper); --no-regularization turns it off (ablation)."""
     clip_steps: int = 0
@@ -75,6 +80,8 @@ class TrainConfig:
     """Continue an interrupted run from its last checkpoint; every other option is read from RUN_DIR."""
     checkpoint_every: int = 100_000
     """Save policy, reward model and normalisation statistics every this many timesteps."""
+    keep_checkpoints: bool = False
+    """Also keep a copy of every checkpoint in RUN_DIR/checkpoints/<timestep> (otherwise each replaces the last)."""
     video: bool = True
     """Write a video (mp4) of one episode of the final policy."""
     progress: bool = True
@@ -90,6 +97,10 @@ class TrainConfig:
             raise ValueError(f"--ensemble must be at least 1, got {self.ensemble}")
         if self.tie_tolerance is not None and self.tie_tolerance < 0:
             raise ValueError(f"--tie-tolerance must be >= 0, got {self.tie_tolerance}")
+        if not 0.0 <= self.initial_label_fraction <= 1.0:
+            raise ValueError(f"--initial-label-fraction must be in [0, 1], got {self.initial_label_fraction}")
+        if self.label_decay_steps <= 0:
+            raise ValueError(f"--label-decay-steps must be positive, got {self.label_decay_steps}")
         if self.clip_steps < 0:
             raise ValueError(f"--clip-steps must be >= 0 (0: the task's own), got {self.clip_steps}")
         if self.teacher != "oracle" and self.true_reward:

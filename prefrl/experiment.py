@@ -77,6 +77,7 @@ class RunFiles:
     config = property(lambda self: self.root / CONFIG_FILE)
     db = property(lambda self: self.root / DB_FILE)
     checkpoint = property(lambda self: self.root / CHECKPOINT_DIR)
+    kept_checkpoints = property(lambda self: self.root / (CHECKPOINT_DIR + "s"))
     metrics = property(lambda self: self.root / "metrics.csv")
     episodes = property(lambda self: self.root / "episodes.csv")
     tensorboard = property(lambda self: self.root / "tb")
@@ -209,7 +210,7 @@ def run(config: TrainConfig) -> Path:
         bar.update(agent.num_timesteps - bar.n)
         bar.set_postfix(progress_postfix(row, mean(list(last_returns))), refresh=False)
         if agent.num_timesteps >= next_checkpoint or agent.num_timesteps >= config.steps:
-            save_checkpoint(files, agent, venv, learner, time.time() - started)
+            save_checkpoint(files, agent, venv, learner, time.time() - started, config.keep_checkpoints)
             next_checkpoint += config.checkpoint_every
     bar.close()
     train_seconds = time.time() - started
@@ -272,7 +273,9 @@ def make_learner(config: TrainConfig, files: RunFiles, clip_steps: int, rng: np.
     selector: PairSelector = DisagreementPairs(predict) if config.selection == "disagreement" else RandomPairs()
     if config.selection == "disagreement" and config.ensemble == 1:
         selector = RandomPairs()  # one member cannot disagree with itself
-    schedule = ablations.label_schedule(config.labels, config.steps, config.online_labels)
+    schedule = ablations.label_schedule(
+        config.labels, config.steps, config.online_labels, config.initial_label_fraction, config.label_decay_steps
+    )
     return PreferenceLearner(store, model, trainer, teacher, selector, schedule, clip_steps, rng)
 
 
@@ -366,9 +369,17 @@ def progress_postfix(row: dict[str, float], recent_return: float) -> dict[str, s
 
 
 def save_checkpoint(
-    files: RunFiles, agent: PPO, venv: VecNormalize, learner: PreferenceLearner | None, wall_time: float
+    files: RunFiles,
+    agent: PPO,
+    venv: VecNormalize,
+    learner: PreferenceLearner | None,
+    wall_time: float,
+    keep: bool = False,
 ) -> None:
-    """Policy, normalisation statistics, r_hat and counters; written to a temp dir, then swapped in."""
+    """Policy, normalisation statistics, r_hat and counters; written to a temp dir, then swapped in.
+
+    With ``keep``, a copy also goes to ``checkpoints/<timestep>``, for looking at the policy's history later.
+    """
     tmp = files.root / (CHECKPOINT_DIR + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
@@ -393,6 +404,8 @@ def save_checkpoint(
         files.checkpoint.rename(old)
     tmp.rename(files.checkpoint)
     shutil.rmtree(old, ignore_errors=True)
+    if keep:
+        shutil.copytree(files.checkpoint, files.kept_checkpoints / str(agent.num_timesteps), dirs_exist_ok=True)
 
 
 def restore(files: RunFiles, venv: VecNormalize, learner: PreferenceLearner | None, state: dict) -> None:
@@ -420,13 +433,16 @@ def restore_obs_stats(venv: VecNormalize, stats: Any) -> None:
     obs_rms.mean, obs_rms.var, obs_rms.count = stats["obs_mean"], stats["obs_var"], float(stats["obs_count"])
 
 
-def load_policy(run_dir: Path, env_id: str) -> tuple[PPO, VecNormalize]:
+def load_policy(run_dir: Path, env_id: str, timestep: int | None = None) -> tuple[PPO, VecNormalize]:
     """The policy of a run's last checkpoint and its observation normalisation, as ``save_checkpoint`` wrote them.
 
-    The ``VecNormalize`` only normalises observations for the policy (``venv.normalize_obs``, as ``rollout`` uses
+    ``timestep``: that kept checkpoint instead (``checkpoints/<timestep>``, from ``--keep-checkpoints``). The
+    ``VecNormalize`` only normalises observations for the policy (``venv.normalize_obs``, as ``rollout`` uses
     it): its statistics stay fixed. Close it when done.
     """
-    checkpoint = run_dir / CHECKPOINT_DIR
+    checkpoint = run_dir / CHECKPOINT_DIR if timestep is None else RunFiles(run_dir).kept_checkpoints / str(timestep)
+    if not (checkpoint / "policy.zip").is_file():
+        raise FileNotFoundError(f"no checkpoint at {checkpoint}")
     hp = ppo_hyperparams(env_id)
     venv = VecNormalize(
         DummyVecEnv([lambda: gym.make(env_id)]), training=False, norm_obs=hp.normalize_obs, norm_reward=False

@@ -50,13 +50,14 @@ def train(behaviour: str, labels: int, steps: int, seed: int, out: Path | None) 
     return run(config)
 
 
-def evaluate(behaviour: str, run_dir: Path, episodes: int, gif_seconds: float = 6.0) -> dict:
-    """Measure the run's final policy over ``episodes`` episodes; write the CSV, JSON, mp4 and GIF."""
+def measure(behaviour: str, run_dir: Path, episodes: int, timestep: int | None = None) -> list[dict]:
+    """Rows of the behaviour's measures, one per deterministic episode of the run's policy (its last checkpoint,
+    or the kept one at ``timestep``); each row keeps the episode's ``qpos`` and ``qvel``."""
     env_id = BEHAVIOURS[behaviour][0]
     dt = prefrl.envs.task_spec(env_id).dt
-    agent, venv = load_policy(run_dir, env_id)
+    agent, venv = load_policy(run_dir, env_id, timestep)
     contacts = GroundContacts(env_id, PARTS) if behaviour == "one-leg" else None
-    rows, first = [], None
+    rows = []
     for episode in range(episodes):
         seed = 10_000 + episode  # never a training seed
         qpos, qvel, true_return = rollout(env_id, agent, venv, seed)
@@ -66,13 +67,45 @@ def evaluate(behaviour: str, run_dir: Path, episodes: int, gif_seconds: float = 
         else:
             fraction, leg = one_leg_time(contacts(qpos), dt)
             row |= {"forward_speed": forward_speed(qpos, dt), "one_leg_fraction": fraction, "raised_leg": leg}
-        rows.append(row)
         print(json.dumps(row), flush=True)
-        if first is None:
-            first = (qpos, qvel)
+        rows.append(row | {"qpos": qpos, "qvel": qvel})
     venv.close()
+    return rows
 
-    with open(run_dir / "evaluation.csv", "w", newline="") as f:
+
+def evaluate_checkpoints(behaviour: str, run_dir: Path, episodes: int) -> Path:
+    """Measure every kept checkpoint (``--keep-checkpoints``) over ``episodes`` episodes; one CSV row each."""
+    kept = run_dir / "checkpoints"
+    timesteps = sorted(int(p.name) for p in kept.iterdir()) if kept.is_dir() else []
+    if not timesteps:
+        raise SystemExit(f"{run_dir} kept no checkpoints: train with --keep-checkpoints")
+    measures = ["backflips"] if behaviour == "backflip" else ["forward_speed", "one_leg_fraction"]
+    out = run_dir / "checkpoint_evaluation.csv"
+    with open(out, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["timestep", *[f"mean_{m}" for m in measures], *[f"episode_{m}" for m in measures]])
+        for timestep in timesteps:
+            rows = measure(behaviour, run_dir, episodes, timestep)
+            means = [float(np.mean([r[m] for r in rows])) for m in measures]
+            each = [" ".join(f"{r[m]:g}" for r in rows) for m in measures]
+            writer.writerow([timestep, *means, *each])
+            f.flush()
+    return out
+
+
+def evaluate(
+    behaviour: str, run_dir: Path, episodes: int, gif_seconds: float = 6.0, timestep: int | None = None
+) -> dict:
+    """Measure the run's final policy (or the kept checkpoint at ``timestep``) over ``episodes`` episodes; write
+    the CSV, JSON, mp4 and GIF (into the run directory, or that checkpoint's)."""
+    env_id = BEHAVIOURS[behaviour][0]
+    dt = prefrl.envs.task_spec(env_id).dt
+    full_rows = measure(behaviour, run_dir, episodes, timestep)
+    first = full_rows[0]["qpos"], full_rows[0]["qvel"]
+    rows = [{k: v for k, v in r.items() if k not in ("qpos", "qvel")} for r in full_rows]
+    out_dir = run_dir if timestep is None else run_dir / "checkpoints" / str(timestep)
+
+    with open(out_dir / "evaluation.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
@@ -83,11 +116,11 @@ def evaluate(behaviour: str, run_dir: Path, episodes: int, gif_seconds: float = 
         "env": env_id,
         "episodes": episodes,
         "labels": trained.get("labels"),
-        "timesteps": trained.get("timesteps"),
+        "timesteps": trained.get("timesteps") if timestep is None else timestep,
         "train_seconds": trained.get("train_seconds"),
         "mean_true_return": float(np.mean([r["true_return"] for r in rows])),
     }
-    if contacts is None:
+    if behaviour == "backflip":
         flips = np.array([r["backflips"] for r in rows])
         result |= {"mean_backflips": float(flips.mean()), "episodes_with_a_backflip": float((flips >= 1).mean())}
     else:
@@ -95,18 +128,17 @@ def evaluate(behaviour: str, run_dir: Path, episodes: int, gif_seconds: float = 
             "mean_forward_speed": float(np.mean([r["forward_speed"] for r in rows])),
             "mean_one_leg_fraction": float(np.mean([r["one_leg_fraction"] for r in rows])),
         }
-    (run_dir / "evaluation.json").write_text(json.dumps(result, indent=2))
+    (out_dir / "evaluation.json").write_text(json.dumps(result, indent=2))
 
-    assert first is not None
     qpos, qvel = first
     with ClipRenderer(env_id) as renderer:  # 320x240
         every = frame_stride(renderer.fps, 50)
-        write_video(renderer.render(qpos[::every], qvel[::every]), run_dir / "behaviour.mp4", renderer.fps / every)
+        write_video(renderer.render(qpos[::every], qvel[::every]), out_dir / "behaviour.mp4", renderer.fps / every)
     with ClipRenderer(env_id, width=240, height=180) as renderer:
         every = frame_stride(renderer.fps, 20)  # ~20 fps keeps the GIF small
         stop = round(gif_seconds / dt)
         frames = renderer.render(qpos[:stop:every], qvel[:stop:every])
-        write_video(frames, run_dir / "behaviour.gif", renderer.fps / every)
+        write_video(frames, out_dir / "behaviour.gif", renderer.fps / every)
     return result
 
 
@@ -119,6 +151,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="run directory to create (default: runs/<Task>__...)")
     parser.add_argument("--episodes", type=int, default=10, help="evaluation episodes")
     parser.add_argument("--evaluate", type=Path, metavar="RUN_DIR", help="only evaluate this finished run")
+    parser.add_argument(
+        "--timestep", type=int, help="with --evaluate: the kept checkpoint to evaluate (see --keep-checkpoints)"
+    )
+    parser.add_argument(
+        "--each-checkpoint",
+        action="store_true",
+        help="with --evaluate: measure every kept checkpoint (no video) into RUN_DIR/checkpoint_evaluation.csv",
+    )
     args = parser.parse_args()
 
     _, default_labels, default_steps = BEHAVIOURS[args.behaviour]
@@ -127,10 +167,16 @@ def main() -> None:
         parser.error(f"--labels must be between 1 and {MAX_LABELS}, got {labels}")
     if args.episodes < 1:
         parser.error(f"--episodes must be positive, got {args.episodes}")
+    if (args.timestep is not None or args.each_checkpoint) and args.evaluate is None:
+        parser.error("--timestep and --each-checkpoint need --evaluate RUN_DIR")
+    if args.each_checkpoint:
+        print(f"wrote {evaluate_checkpoints(args.behaviour, args.evaluate, args.episodes)}")
+        return
     run_dir = args.evaluate or train(args.behaviour, labels, args.steps or default_steps, args.seed, args.out)
-    result = evaluate(args.behaviour, run_dir, args.episodes)
+    result = evaluate(args.behaviour, run_dir, args.episodes, timestep=args.timestep)
     print(json.dumps(result, indent=2))
-    print(f"wrote {run_dir}/evaluation.csv, evaluation.json, behaviour.mp4, behaviour.gif")
+    out_dir = run_dir if args.timestep is None else run_dir / "checkpoints" / str(args.timestep)
+    print(f"wrote {out_dir}/evaluation.csv, evaluation.json, behaviour.mp4, behaviour.gif")
 
 
 if __name__ == "__main__":

@@ -292,9 +292,10 @@ def test_backflip_teacher_pays_for_landing_a_turn_not_for_standing():
     score = BackflipScore(DT)
     assert score(hopper_clip(stand(60))) == 0.0  # an earlier teacher's bonus made standing still a local optimum
     landed = score(hopper_clip(seq(flip(), stand(20, pitch=-TURN))))
-    assert landed == pytest.approx(1.0 + 1.0)  # one turn, one landing
+    assert landed == pytest.approx(1.0 + score.landing_bonus)  # one turn, one landing
     spun_through_upright = hopper_clip(flip(turns=1.5, steps=60))  # upright mid-air at 10 rad/s: no landing
     assert score(spun_through_upright) == pytest.approx(1.5)
+    assert landed > score(spun_through_upright)  # a landed flip beats more turning that never lands
     # the second half of a flip that started before the clip, then a landing
     second_half = hopper_clip(seq(flip(steps=40)[20:], stand(20, pitch=-TURN)))
     assert score(second_half) > 1.0

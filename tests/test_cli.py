@@ -41,7 +41,9 @@ def test_help_explains_every_option():
 def test_smoke_run_leaves_a_complete_run_directory(tmp_path):
     out = tmp_path / "run"
     result = prefrl(
-        "train", "--env", "prefrl/Reacher-v0", "--labels", "20", "--steps", "4096", "--out", out, "--no-progress"
+        "train",
+        *("--env", "prefrl/Reacher-v0", "--labels", "20", "--steps", "4096", "--out", out, "--no-progress"),
+        *("--keep-checkpoints", "--checkpoint-every", "2048"),
     )
     assert result.returncode == 0, result.stderr
     for name in [
@@ -58,6 +60,9 @@ def test_smoke_run_leaves_a_complete_run_directory(tmp_path):
         assert (out / name).is_file(), name
     assert list((out / "tb").rglob("events.out.tfevents.*"))
     assert count(out / "preferences.sqlite", "queries") == 20 == count(out / "preferences.sqlite", "answers")
+    kept = sorted(int(p.name) for p in (out / "checkpoints").iterdir())
+    assert len(kept) >= 2 and kept[-1] == json.loads((out / "summary.json").read_text())["timesteps"]
+    assert all((out / "checkpoints" / str(t) / "policy.zip").is_file() for t in kept)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["labels"] == 20 and summary["timesteps"] >= 4096
     header = (out / "metrics.csv").read_text().splitlines()[0]

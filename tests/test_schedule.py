@@ -30,6 +30,14 @@ def test_rate_decays_like_the_paper():
     assert all(s.labels_due(t) <= s.labels_due(t + 1000) for t in range(0, 10_000_000, 250_000))
 
 
+def test_a_long_decay_spreads_the_labels_evenly():
+    s = LabelSchedule(900, 1_000_000, initial_fraction=0.1, decay_steps=1e9)
+    assert s.initial_labels == 90
+    first = s.labels_due(100_000) - s.labels_due(0)
+    last = s.labels_due(1_000_000) - s.labels_due(900_000)
+    assert abs(first - last) <= 1 and first == pytest.approx(81, abs=1)  # 810 labels over ten equal spans
+
+
 @pytest.mark.parametrize("budget,steps", [(0, 100), (10, 0), (-5, 100)])
 def test_rejects_non_positive(budget, steps):
     with pytest.raises(ValueError, match="must be positive"):
