@@ -294,8 +294,10 @@ def test_backflip_teacher_pays_for_landing_a_turn_not_for_standing():
     landed = score(hopper_clip(seq(flip(), stand(20, pitch=-TURN))))
     assert landed == pytest.approx(1.0 + score.landing_bonus)  # one turn, one landing
     spun_through_upright = hopper_clip(flip(turns=1.5, steps=60))  # upright mid-air at 10 rad/s: no landing
-    assert score(spun_through_upright) == pytest.approx(1.5)
+    assert score(spun_through_upright) == pytest.approx(1.0)  # tumbling on counts no more than one flip's turn
     assert landed > score(spun_through_upright)  # a landed flip beats more turning that never lands
+    two_flips = seq(flip(), stand(5, pitch=-TURN), flip(start=-TURN), stand(5, pitch=-2 * TURN))
+    assert score(hopper_clip(two_flips)) == pytest.approx(2 * landed)  # flipping again pays again
     # the second half of a flip that started before the clip, then a landing
     second_half = hopper_clip(seq(flip(steps=40)[20:], stand(20, pitch=-TURN)))
     assert score(second_half) > 1.0
