@@ -51,7 +51,8 @@ class BackflipScore:
     net backward rotation (or zero), so tipping back in the air and forward again on the foot, hop after hop,
     earns nothing.
 
-    A *landing* is a moment the torso is upright, at standing height and turning slower than ``max_spin``,
+    A *landing* is a moment the torso is upright, at standing height, turning slower than ``max_spin`` and the
+    body on the floor (an upright pause in mid-air, legs stretched to slow the turn, is not one),
     after at least ``landing_after`` turns, in the air and net, since the clip's start or the previous landing;
     each earns ``landing_bonus``. At most ``turns_per_flip`` turns count between two landings: a backflip is one
     turn and a landing, and a Hopper tumbling through the air, turn after turn without landing, looks less like
@@ -66,7 +67,8 @@ class BackflipScore:
     each time the torso came down on the floor (it hopped, tipping back in the air and forward on its foot);
     the same charge with the cap (it stood still again); the cap with a landing worth 1 turn (it spun in the air,
     bouncing off its head and back, and never landed); worth 2 turns, turns not capped between landings (it spun
-    ever faster, 2.6 turns per 1.4 s clip, and landed less and less).
+    ever faster, 2.6 turns per 1.4 s clip, and landed less and less); a landing not required to be on
+    the floor (it learned to pause upright at the top of its jumps).
 
     Args:
         dt: Seconds per step (for ``max_spin``).
@@ -74,6 +76,7 @@ class BackflipScore:
         upright_tolerance: Radians from vertical still called upright.
         stand_height: Torso-centre height (m) of an upright Hopper on its foot.
         max_spin: Fastest pitch rate (rad/s) of a landed torso.
+        floor_clearance: Highest the body's lowest point (m) may be for the Hopper to have landed (on the floor).
         landing_after: Turns (in the air, and net) since the last landing that make an upright moment a landing.
         landing_bonus: Score (in turns) of each landing.
         turns_per_flip: Most turns credited between two landings (or the clip's ends).
@@ -84,6 +87,7 @@ class BackflipScore:
     upright_tolerance: float = math.radians(30)
     stand_height: float = 0.7
     max_spin: float = 3.0
+    floor_clearance: float = 0.05
     landing_after: float = 0.4
     landing_bonus: float = 2.0
     turns_per_flip: float = 1.0
@@ -97,7 +101,7 @@ class BackflipScore:
         turned = np.where(in_air, backward, 0.0) / TURN
         spin = np.abs(backward) / self.dt
         landed = (np.cos(pitch[1:]) >= math.cos(self.upright_tolerance)) & (height[1:] >= self.stand_height)
-        landed &= spin <= self.max_spin
+        landed &= (spin <= self.max_spin) & (lowest[1:] <= self.floor_clearance)
         credited, landings, in_air_since, net_since = 0.0, 0, 0.0, 0.0  # turns since the last landing
         for turn, net, is_landed in zip(turned, backward / TURN, landed):
             in_air_since, net_since = in_air_since + turn, net_since + net

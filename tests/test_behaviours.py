@@ -296,6 +296,8 @@ def test_backflip_teacher_pays_for_landing_a_turn_not_for_standing():
     spun_through_upright = hopper_clip(flip(turns=1.5, steps=60))  # upright mid-air at 10 rad/s: no landing
     assert score(spun_through_upright) == pytest.approx(1.0)  # tumbling on counts no more than one flip's turn
     assert landed > score(spun_through_upright)  # a landed flip beats more turning that never lands
+    paused_in_the_air = seq(flip(steps=40)[:30], hopper(np.full(10, -TURN), 1.9))  # upright, still, 0.6 m up
+    assert score(hopper_clip(paused_in_the_air)) < 1.0 + score.landing_bonus  # not landed: it never came down
     two_flips = seq(flip(), stand(5, pitch=-TURN), flip(start=-TURN), stand(5, pitch=-2 * TURN))
     assert score(hopper_clip(two_flips)) == pytest.approx(2 * landed)  # flipping again pays again
     # the second half of a flip that started before the clip, then a landing
