@@ -57,7 +57,11 @@ class BackflipScore:
     each earns ``landing_bonus``. At most ``turns_per_flip`` turns count between two landings: a backflip is one
     turn and a landing, and a Hopper tumbling through the air, turn after turn without landing, looks less like
     one than a single turn landed on the foot (with 2 turns for a landing, a clip with a landed flip beats any
-    clip without one, as a person would judge it). Standing still earns nothing, and neither does lying down.
+    clip without one, as a person would judge it). Coming down after such a turn counts too, by how upright the
+    torso is as the body first touches the floor (``touchdown_bonus`` times the cosine of its pitch, if positive;
+    the best touchdown between two landings): a person sees a turn that comes down on the foot and topples as
+    nearer a backflip than one that comes down on the head. Standing still earns nothing, and neither does lying
+    down.
 
     Earlier versions, each of whose policies learned what it was paid for (docs/BENCHMARKS.md, section 5):
     backward turns counted while the torso was merely high, forward ones only then (it rocked: back while up,
@@ -68,7 +72,8 @@ class BackflipScore:
     the same charge with the cap (it stood still again); the cap with a landing worth 1 turn (it spun in the air,
     bouncing off its head and back, and never landed); worth 2 turns, turns not capped between landings (it spun
     ever faster, 2.6 turns per 1.4 s clip, and landed less and less); a landing not required to be on
-    the floor (it learned to pause upright at the top of its jumps).
+    the floor (it learned to pause upright at the top of its jumps); that, without the credit for an upright
+    touchdown (it spun, coming down on its head or back, and never found a landing).
 
     Args:
         dt: Seconds per step (for ``max_spin``).
@@ -80,6 +85,8 @@ class BackflipScore:
         landing_after: Turns (in the air, and net) since the last landing that make an upright moment a landing.
         landing_bonus: Score (in turns) of each landing.
         turns_per_flip: Most turns credited between two landings (or the clip's ends).
+        touchdown_bonus: Score (in turns) of coming down after a turn with the torso upright, scaled by the cosine
+            of its pitch; the most upright such touchdown between two landings counts.
     """
 
     dt: float
@@ -91,6 +98,7 @@ class BackflipScore:
     landing_after: float = 0.4
     landing_bonus: float = 2.0
     turns_per_flip: float = 1.0
+    touchdown_bonus: float = 1.0
 
     def __call__(self, clip: Segment) -> float:
         _check_states(clip, HOPPER_NQ, "backflip")
@@ -102,15 +110,24 @@ class BackflipScore:
         spin = np.abs(backward) / self.dt
         landed = (np.cos(pitch[1:]) >= math.cos(self.upright_tolerance)) & (height[1:] >= self.stand_height)
         landed &= (spin <= self.max_spin) & (lowest[1:] <= self.floor_clearance)
-        credited, landings, in_air_since, net_since = 0.0, 0, 0.0, 0.0  # turns since the last landing
-        for turn, net, is_landed in zip(turned, backward / TURN, landed):
+        touchdown = (lowest[:-1] > self.clearance) & (lowest[1:] <= self.clearance)
+        uprightness = np.cos(pitch[1:])
+        credited, landings, touchdowns = 0.0, 0, 0.0
+        in_air_since, net_since, best_touchdown = 0.0, 0.0, 0.0  # since the last landing
+        for k, (turn, net) in enumerate(zip(turned, backward / TURN)):
             in_air_since, net_since = in_air_since + turn, net_since + net
-            if is_landed and min(in_air_since, net_since) >= self.landing_after:
+            if min(in_air_since, net_since) < self.landing_after:
+                continue
+            if touchdown[k]:
+                best_touchdown = max(best_touchdown, float(uprightness[k]))
+            if landed[k]:
                 credited += min(in_air_since, self.turns_per_flip)
-                landings, in_air_since, net_since = landings + 1, 0.0, 0.0
+                touchdowns += best_touchdown
+                landings, in_air_since, net_since, best_touchdown = landings + 1, 0.0, 0.0, 0.0
         credited += min(in_air_since, self.turns_per_flip)
         turns = min(credited, max(0.0, float(pitch[0] - pitch[-1]) / TURN))
-        return float(turns) + self.landing_bonus * landings
+        touchdowns += best_touchdown
+        return float(turns) + self.touchdown_bonus * touchdowns + self.landing_bonus * landings
 
 
 @dataclass(frozen=True)

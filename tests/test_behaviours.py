@@ -291,18 +291,30 @@ def test_backflip_teacher_pays_nothing_for_tipping_back_in_the_air_and_forward_o
 def test_backflip_teacher_pays_for_landing_a_turn_not_for_standing():
     score = BackflipScore(DT)
     assert score(hopper_clip(stand(60))) == 0.0  # an earlier teacher's bonus made standing still a local optimum
-    landed = score(hopper_clip(seq(flip(), stand(20, pitch=-TURN))))
-    assert landed == pytest.approx(1.0 + score.landing_bonus)  # one turn, one landing
+    landed = score(hopper_clip(seq(flip(), on_floor(stand(20, pitch=-TURN)))))
+    assert landed == pytest.approx(1.0 + score.touchdown_bonus + score.landing_bonus)  # a turn, upright down, landed
     spun_through_upright = hopper_clip(flip(turns=1.5, steps=60))  # upright mid-air at 10 rad/s: no landing
     assert score(spun_through_upright) == pytest.approx(1.0)  # tumbling on counts no more than one flip's turn
     assert landed > score(spun_through_upright)  # a landed flip beats more turning that never lands
     paused_in_the_air = seq(flip(steps=40)[:30], hopper(np.full(10, -TURN), 1.9))  # upright, still, 0.6 m up
     assert score(hopper_clip(paused_in_the_air)) < 1.0 + score.landing_bonus  # not landed: it never came down
-    two_flips = seq(flip(), stand(5, pitch=-TURN), flip(start=-TURN), stand(5, pitch=-2 * TURN))
+    two_flips = seq(flip(), on_floor(stand(5, pitch=-TURN)), flip(start=-TURN), on_floor(stand(5, pitch=-2 * TURN)))
     assert score(hopper_clip(two_flips)) == pytest.approx(2 * landed)  # flipping again pays again
     # the second half of a flip that started before the clip, then a landing
-    second_half = hopper_clip(seq(flip(steps=40)[20:], stand(20, pitch=-TURN)))
+    second_half = hopper_clip(seq(flip(steps=40)[20:], on_floor(stand(20, pitch=-TURN))))
     assert score(second_half) > 1.0
+
+
+def test_backflip_teacher_grades_how_upright_a_turn_comes_down():
+    score = BackflipScore(DT)
+    topples = on_floor(hopper(-TURN - np.linspace(0.08, math.pi / 2, 20), 0.0))  # feet first, then over backwards
+    toppled = score(hopper_clip(seq(flip(), topples)))
+    head_first = score(hopper_clip(seq(flip(turns=0.5), on_floor(stand(20, pitch=-math.pi)))))
+    landed = score(hopper_clip(seq(flip(), on_floor(stand(20, pitch=-TURN)))))
+    spun = score(hopper_clip(flip(turns=1.5, steps=60)))
+    assert toppled == pytest.approx(1.0 + score.touchdown_bonus, abs=0.01)  # down on the foot, but no landing
+    assert head_first == pytest.approx(0.5)  # the turn only
+    assert landed > toppled > spun > head_first
 
 
 def test_backflip_teacher_ties_clips_without_anything_like_a_flip():
