@@ -51,8 +51,9 @@ class BackflipScore:
     net backward rotation (or zero), so tipping back in the air and forward again on the foot, hop after hop,
     earns nothing.
 
-    A *landing* is a moment the torso is upright, at standing height, turning slower than ``max_spin`` and the
-    body on the floor (an upright pause in mid-air, legs stretched to slow the turn, is not one),
+    A *landing* is ``hold_seconds`` with the torso upright, at standing height, turning slower than ``max_spin``
+    and the body on the floor (an upright pause in mid-air, legs stretched to slow the turn, is not one; nor is
+    rolling through upright on the foot straight into the next turn),
     after at least ``landing_after`` turns, in the air and net, since the clip's start or the previous landing;
     each earns ``landing_bonus``. At most ``turns_per_flip`` turns count between two landings: a backflip is one
     turn and a landing, and a Hopper tumbling through the air, turn after turn without landing, looks less like
@@ -81,6 +82,8 @@ class BackflipScore:
         upright_tolerance: Radians from vertical still called upright.
         stand_height: Torso-centre height (m) of an upright Hopper on its foot.
         max_spin: Fastest pitch rate (rad/s) of a landed torso.
+        hold_seconds: How long it must stay upright on the floor, turning slower than ``max_spin``, to have landed
+            (as ``BackflipCounter`` requires).
         floor_clearance: Highest the body's lowest point (m) may be for the Hopper to have landed (on the floor).
         landing_after: Turns (in the air, and net) since the last landing that make an upright moment a landing.
         landing_bonus: Score (in turns) of each landing.
@@ -93,7 +96,8 @@ class BackflipScore:
     clearance: float = 0.02
     upright_tolerance: float = math.radians(30)
     stand_height: float = 0.7
-    max_spin: float = 3.0
+    max_spin: float = 2.0
+    hold_seconds: float = 0.1
     floor_clearance: float = 0.05
     landing_after: float = 0.4
     landing_bonus: float = 2.0
@@ -110,6 +114,9 @@ class BackflipScore:
         spin = np.abs(backward) / self.dt
         landed = (np.cos(pitch[1:]) >= math.cos(self.upright_tolerance)) & (height[1:] >= self.stand_height)
         landed &= (spin <= self.max_spin) & (lowest[1:] <= self.floor_clearance)
+        hold = max(1, round(self.hold_seconds / self.dt))
+        held = np.convolve(landed, np.ones(hold), mode="full")[: len(landed)]  # still steps among the last `hold`
+        landed = held >= hold
         touchdown = (lowest[:-1] > self.clearance) & (lowest[1:] <= self.clearance)
         uprightness = np.cos(pitch[1:])
         credited, landings, touchdowns = 0.0, 0, 0.0

@@ -298,7 +298,9 @@ def test_backflip_teacher_pays_for_landing_a_turn_not_for_standing():
     assert landed > score(spun_through_upright)  # a landed flip beats more turning that never lands
     paused_in_the_air = seq(flip(steps=40)[:30], hopper(np.full(10, -TURN), 1.9))  # upright, still, 0.6 m up
     assert score(hopper_clip(paused_in_the_air)) < 1.0 + score.landing_bonus  # not landed: it never came down
-    two_flips = seq(flip(), on_floor(stand(5, pitch=-TURN)), flip(start=-TURN), on_floor(stand(5, pitch=-2 * TURN)))
+    rolls_through = on_floor(hopper(-TURN - 0.1 * np.arange(1, 9), 0.0))  # on the foot, still turning at 6 rad/s
+    assert score(hopper_clip(seq(flip(), rolls_through))) == pytest.approx(1.0 + score.touchdown_bonus, abs=0.01)
+    two_flips = seq(flip(), on_floor(stand(10, pitch=-TURN)), flip(start=-TURN), on_floor(stand(10, pitch=-2 * TURN)))
     assert score(hopper_clip(two_flips)) == pytest.approx(2 * landed)  # flipping again pays again
     # the second half of a flip that started before the clip, then a landing
     second_half = hopper_clip(seq(flip(steps=40)[20:], on_floor(stand(20, pitch=-TURN))))
