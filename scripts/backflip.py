@@ -10,7 +10,9 @@ Christiano et al. (2017), section 3.2: behaviours no reward function describes, 
 After training (``prefrl.experiment.run``) it runs ``--episodes`` deterministic episodes of the final policy and
 writes into the run directory:
 
-* ``evaluation.csv``: one row per episode (backflip: completed flips; one leg: forward speed in m/s, fraction of
+* ``evaluation.csv``: one row per episode (backflip: completed flips, and separately the turns that landed on
+  the foot but rolled through upright into the next one without holding still, which the flip counter does not
+  count; one leg: forward speed in m/s, fraction of
   the time on one leg and which leg is up; both: the task's true return);
 * ``evaluation.json``: the means, the labels and timesteps used and the training wall time;
 * ``behaviour.mp4``: the first evaluation episode; ``behaviour.gif``: its first seconds, small, for the README.
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +67,7 @@ def measure(behaviour: str, run_dir: Path, episodes: int, timestep: int | None =
         row: dict = {"episode": episode, "seed": seed, "true_return": true_return}
         if contacts is None:
             row["backflips"] = count_backflips(qpos, dt)
+            row["backflips_rolled_through"] = count_backflips(qpos, dt, max_spin=math.inf) - row["backflips"]
         else:
             fraction, leg = one_leg_time(contacts(qpos), dt)
             row |= {"forward_speed": forward_speed(qpos, dt), "one_leg_fraction": fraction, "raised_leg": leg}
@@ -79,7 +83,9 @@ def evaluate_checkpoints(behaviour: str, run_dir: Path, episodes: int) -> Path:
     timesteps = sorted(int(p.name) for p in kept.iterdir()) if kept.is_dir() else []
     if not timesteps:
         raise SystemExit(f"{run_dir} kept no checkpoints: train with --keep-checkpoints")
-    measures = ["backflips"] if behaviour == "backflip" else ["forward_speed", "one_leg_fraction"]
+    measures = (
+        ["backflips", "backflips_rolled_through"] if behaviour == "backflip" else ["forward_speed", "one_leg_fraction"]
+    )
     out = run_dir / "checkpoint_evaluation.csv"
     with open(out, "w", newline="") as f:
         writer = csv.writer(f)
@@ -122,7 +128,12 @@ def evaluate(
     }
     if behaviour == "backflip":
         flips = np.array([r["backflips"] for r in rows])
-        result |= {"mean_backflips": float(flips.mean()), "episodes_with_a_backflip": float((flips >= 1).mean())}
+        rolled = np.array([r["backflips_rolled_through"] for r in rows])
+        result |= {
+            "mean_backflips": float(flips.mean()),
+            "episodes_with_a_backflip": float((flips >= 1).mean()),
+            "mean_backflips_rolled_through": float(rolled.mean()),
+        }
     else:
         result |= {
             "mean_forward_speed": float(np.mean([r["forward_speed"] for r in rows])),

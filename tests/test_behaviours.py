@@ -372,3 +372,10 @@ def test_teachers_answer_through_ask_and_poll_and_check_the_body():
         judge(teacher, cheetah, cheetah)
     with pytest.raises(ValueError, match="unknown scripted teacher 'cartwheel'.*one-leg"):
         make_behaviour_teacher("cartwheel", DT)
+
+
+def test_a_flip_rolling_through_upright_on_the_foot_counts_only_without_the_spin_limit():
+    rolls_through = on_floor(hopper(-TURN - 0.08 * np.arange(1, 11), 0.0))  # on the foot, turning on at 5 rad/s
+    states = seq(stand(), flip(), rolls_through)
+    assert count_backflips(states, DT) == 0  # the metric's landing holds still
+    assert count_backflips(states, DT, max_spin=math.inf) == 1  # scripts/backflip.py reports these apart
