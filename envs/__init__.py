@@ -85,14 +85,17 @@ TASKS: dict[str, TaskSpec] = {
             "Keep the double pole upright and still, near the middle.",
         ),
         # Novel behaviours with no reward function (paper section 3.2), taught by a person or a scripted
-        # teacher (prefrl.behaviour_teachers). The Hopper steps at dt = 0.016 s, so a 60-step clip lasts
-        # 0.96 s and shows most of a flip (see envs/behaviours.py); the Cheetah is the unchanged half_cheetah.
+        # teacher (prefrl.behaviour_teachers). The Hopper steps at dt = 0.016 s (see envs/behaviours.py); its
+        # clips are 90 steps, 1.44 s, past the paper's 60-step cap, so that a flip and its landing fit in one
+        # (a flip takes about 0.5 s in the air; 60-step clips cut most landings off from their turn). The
+        # Cheetah is the unchanged half_cheetah.
         TaskSpec(
             "prefrl/HopperBackflip-v0",
             "hopper_backflip",
             0.016,
             1000,
             "Prefer the clip that looks more like a backflip: turning over backwards and landing upright.",
+            90,
         ),
         TaskSpec(
             "prefrl/HalfCheetahOneLeg-v0",

@@ -3,11 +3,13 @@
 Christiano et al. (2017), section 3.2: behaviours no reward function describes, learned from 900 (backflip) and
 800 (one leg) comparisons. A scripted teacher (``prefrl.behaviour_teachers``) stands in for the person.
 
-    python scripts/backflip.py --behaviour backflip --labels 900 --steps 5000000 --out runs/backflip
+    python scripts/backflip.py --behaviour backflip --labels 900 --steps 2000000 --out runs/backflip
     python scripts/backflip.py --behaviour one-leg --labels 800 --steps 2000000 --out runs/one_leg
     python scripts/backflip.py --behaviour backflip --evaluate runs/backflip   # measure a finished run again
 
-After training (``prefrl.experiment.run``) it runs ``--episodes`` deterministic episodes of the final policy and
+Training keeps a checkpoint every 100k steps (``--keep-checkpoints``); ``--evaluate RUN_DIR --each-checkpoint``
+measures each of them, ``--evaluate RUN_DIR --timestep T`` one of them with its video. After training
+(``prefrl.experiment.run``) it runs ``--episodes`` deterministic episodes of the final policy and
 writes into the run directory:
 
 * ``evaluation.csv``: one row per episode (backflip: completed flips, and separately the turns that landed on
@@ -41,15 +43,32 @@ from prefrl.rl.render import ClipRenderer, frame_stride, write_video
 
 MAX_LABELS = 900  # the paper's backflip budget
 BEHAVIOURS = {  # name (also the teacher's): env id, default labels (paper), default timesteps
-    "backflip": ("prefrl/HopperBackflip-v0", 900, 5_000_000),
+    "backflip": ("prefrl/HopperBackflip-v0", 900, 2_000_000),
     "one-leg": ("prefrl/HalfCheetahOneLeg-v0", 800, 2_000_000),
 }
+RECIPE = {  # where these runs depart from the paper's settings (--paper-settings restores them)
+    "backflip": {"initial_label_fraction": 0.1, "label_decay_steps": 1e7},
+    "one-leg": {"initial_label_fraction": 0.1, "label_decay_steps": 1e7},
+}
+"""10% of the labels up front, the rest at an almost even rate (the paper: 25%, then a rate falling as
+2e6 / (T + 2e6)), so that the teacher still sees the clips of a policy that only starts to flip late."""
 
 
-def train(behaviour: str, labels: int, steps: int, seed: int, out: Path | None) -> Path:
+def train(behaviour: str, labels: int, steps: int, seed: int, out: Path | None, paper_settings: bool = False) -> Path:
     """One preference run taught by the behaviour's scripted teacher; returns its run directory."""
     env_id = BEHAVIOURS[behaviour][0]
-    config = TrainConfig(env=env_id, teacher=behaviour, labels=labels, steps=steps, seed=seed, out=out, video=False)
+    recipe = {} if paper_settings else RECIPE[behaviour]
+    config = TrainConfig(
+        env=env_id,
+        teacher=behaviour,
+        labels=labels,
+        steps=steps,
+        seed=seed,
+        out=out,
+        video=False,
+        keep_checkpoints=True,
+        **recipe,
+    )
     return run(config)
 
 
@@ -157,7 +176,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--behaviour", choices=sorted(BEHAVIOURS), default="backflip")
     parser.add_argument("--labels", type=int, help=f"comparisons to ask for, at most {MAX_LABELS} (paper: 900 / 800)")
-    parser.add_argument("--steps", type=int, help="agent timesteps (default: 5M backflip, 2M one-leg)")
+    parser.add_argument("--steps", type=int, help="agent timesteps (default: 2M)")
+    parser.add_argument(
+        "--paper-settings",
+        action="store_true",
+        help="the paper's label schedule (25%% up front, then decaying) instead of this script's RECIPE",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="run directory to create (default: runs/<Task>__...)")
     parser.add_argument("--episodes", type=int, default=10, help="evaluation episodes")
@@ -183,7 +207,9 @@ def main() -> None:
     if args.each_checkpoint:
         print(f"wrote {evaluate_checkpoints(args.behaviour, args.evaluate, args.episodes)}")
         return
-    run_dir = args.evaluate or train(args.behaviour, labels, args.steps or default_steps, args.seed, args.out)
+    run_dir = args.evaluate or train(
+        args.behaviour, labels, args.steps or default_steps, args.seed, args.out, args.paper_settings
+    )
     result = evaluate(args.behaviour, run_dir, args.episodes, timestep=args.timestep)
     print(json.dumps(result, indent=2))
     out_dir = run_dir if args.timestep is None else run_dir / "checkpoints" / str(args.timestep)
