@@ -42,39 +42,34 @@ def _check_states(clip: Segment, nq: int, who: str) -> None:
 
 @dataclass(frozen=True)
 class BackflipScore:
-    """Backward turns of the Hopper's torso made in the air, plus a bonus for each upright landing after a turn.
+    """How much a Hopper clip looks like backflips: turns in the air, upright touchdowns, and landings.
 
-    Rotation counts only while the whole body is off the floor (its lowest point, by
-    ``prefrl.hopper_kinematics``, above ``clearance`` at both ends of a step), backward adding and forward
-    subtracting; backward is decreasing pitch (``qpos[:, 2]``; see ``prefrl.behaviour_metrics``). Turning on
-    the floor (rolling over, falling) counts for nothing, and the turns scored are never more than the clip's
-    net backward rotation (or zero), so tipping back in the air and forward again on the foot, hop after hop,
-    earns nothing.
+    Per *flip* (the stretch between two landings, or the clip's ends):
 
-    A *landing* is ``hold_seconds`` with the torso upright, at standing height, turning slower than ``max_spin``
-    and the body on the floor (an upright pause in mid-air, legs stretched to slow the turn, is not one; nor is
-    rolling through upright on the foot straight into the next turn),
-    after at least ``landing_after`` turns, in the air and net, since the clip's start or the previous landing;
-    each earns ``landing_bonus``. At most ``turns_per_flip`` turns count between two landings: a backflip is one
-    turn and a landing, and a Hopper tumbling through the air, turn after turn without landing, looks less like
-    one than a single turn landed on the foot (with 2 turns for a landing, a clip with a landed flip beats any
-    clip without one, as a person would judge it). Coming down after such a turn counts too, by how upright the
-    torso is as the body first touches the floor (``touchdown_bonus`` times the cosine of its pitch, if positive;
-    the best touchdown between two landings): a person sees a turn that comes down on the foot and topples as
-    nearer a backflip than one that comes down on the head. Standing still earns nothing, and neither does lying
-    down.
+    * **turns**: backward rotation of the torso made while the whole body is off the floor (its lowest point,
+      by ``prefrl.hopper_kinematics``, above ``clearance`` at both ends of a step; backward is decreasing pitch,
+      ``qpos[:, 2]``; forward subtracts), at most ``turns_per_flip``;
+    * **touchdown**: ``touchdown_bonus`` times the cosine of the torso's pitch as the body first comes down on
+      the floor after at least ``landing_after`` turns (the most upright such touchdown; nothing if the torso
+      points down);
+    * **landing**: ``landing_bonus`` once the torso has been upright, at standing height, turning slower than
+      ``max_spin`` with the body on the floor for ``hold_seconds`` (as ``BackflipCounter`` requires), after at
+      least ``landing_after`` turns, in the air and net, since the previous landing.
 
-    Earlier versions, each of whose policies learned what it was paid for (docs/BENCHMARKS.md, section 5):
-    backward turns counted while the torso was merely high, forward ones only then (it rocked: back while up,
-    forward while down); forward turns charged on the floor too (a Hopper lying down sways forward, so every
-    standing clip beat every lying one; the reward model learned "never fall" and the policy stood); a bonus
-    for any clip that ended upright (it stood still); turns in the air without the net cap, with a charge for
-    each time the torso came down on the floor (it hopped, tipping back in the air and forward on its foot);
-    the same charge with the cap (it stood still again); the cap with a landing worth 1 turn (it spun in the air,
-    bouncing off its head and back, and never landed); worth 2 turns, turns not capped between landings (it spun
-    ever faster, 2.6 turns per 1.4 s clip, and landed less and less); a landing not required to be on
-    the floor (it learned to pause upright at the top of its jumps); that, without the credit for an upright
-    touchdown (it spun, coming down on its head or back, and never found a landing).
+    The turns scored in a clip never exceed its net backward rotation. Standing still, lying down, rolling on
+    the floor and falling score nothing. So, as a person would see it: a flip landed on the foot (4) beats one
+    that comes down on the foot and topples (2), which beats tumbling on through the air (1), which beats a
+    turn that ends on the head (its turn only).
+
+    Each part closes a way in which a policy learned what an earlier version paid for (docs/BENCHMARKS.md,
+    section 5): turns counted while the torso was merely high (it rocked back while up, forward while down);
+    forward turns charged on the floor too (r_hat learned "never fall": it stood); a bonus for ending upright
+    (it stood still); no net cap (it tipped back in the air and forward on its foot, hop after hop); a charge
+    for each crash (it stood still); landings worth 1 turn (it spun, bouncing off head and back); turns not
+    capped per flip (it spun ever faster); landings not required to be on the floor (it paused upright at the
+    top of its jumps); no touchdown credit (it came down on its head and never found a landing); landings not
+    required to hold still (it landed on its foot every turn but rolled straight through upright into the
+    next turn, which the flip counter does not count).
 
     Args:
         dt: Seconds per step (for ``max_spin``).
