@@ -72,3 +72,13 @@ def test_writing_videos_in_a_thread_never_hangs_a_matmul_elsewhere(tmp_path):
     this script hung within a few seconds every time (on a machine with more than one CPU).
     """
     subprocess.run([sys.executable, "-c", WRITE_WHILE_MULTIPLYING, str(tmp_path / "clip.mp4")], check=True, timeout=60)
+
+
+def test_the_floor_reaches_as_far_as_a_runner_goes():
+    qpos, qvel = states("prefrl/HalfCheetahOneLeg-v0", 1)
+    with ClipRenderer("prefrl/HalfCheetahOneLeg-v0", width=160, height=120) as renderer:
+        far_out = qpos[0] + np.eye(len(qpos[0]))[0] * 300  # x + 300 m
+        home, far = renderer.render(np.stack([qpos[0], far_out]), np.repeat(qvel, 2, axis=0))
+    for frame in (home, far):  # 300 m out (75 s at 4 m/s), the checkered floor still fills the lower half
+        below = frame[60:].mean(axis=2)
+        assert (below < 60).mean() > 0.2 and (below > 150).mean() > 0.2

@@ -26,6 +26,27 @@ os.environ.setdefault("IMAGEIO_FFMPEG_NO_PREVENT_SIGINT", "1")
 _TRACKED_BODY = {"hopper": 1, "hopper_backflip": 1, "walker2d": 1, "swimmer": 1, "half_cheetah": 1, "ant": 1}
 
 
+FLOOR_HALF_SIZE = 1000.0
+"""Half-size (m) of the drawn floor. The models' own floors are 40 m or less across each way, so a runner at
+4 m/s ran off the picture after 10 s; the simulation's plane is infinite anyway."""
+
+
+def _widen_floor(model: mujoco.MjModel, half_size: float) -> None:
+    """Draw every plane at least ``half_size`` m each way, with its texture squares the same size as before.
+
+    Only for the renderer's own model: a plane's size does not change its collisions.
+    """
+    for geom in np.flatnonzero(model.geom_type == mujoco.mjtGeom.mjGEOM_PLANE):
+        size = model.geom_size[geom]
+        if size[0] <= 0 or size[0] >= half_size:
+            continue
+        scale = half_size / size[0]
+        size[:2] *= scale
+        material = model.geom_matid[geom]
+        if material >= 0 and not model.mat_texuniform[material]:
+            model.mat_texrepeat[material] *= scale  # repeats are per plane unless texuniform
+
+
 class ClipRenderer:
     """Renders frames of a task from ``qpos``/``qvel`` sequences, without a display.
 
@@ -41,6 +62,7 @@ class ClipRenderer:
         model: mujoco.MjModel = self.sim.model  # type: ignore[attr-defined]
         if not pretty:
             model.vis.quality.offsamples = 0  # no multisample anti-aliasing
+        _widen_floor(model, FLOOR_HALF_SIZE)
         model.vis.global_.offwidth = max(model.vis.global_.offwidth, width)
         model.vis.global_.offheight = max(model.vis.global_.offheight, height)
         self.renderer = mujoco.Renderer(model, height=height, width=width)
