@@ -21,7 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
-from prefrl.behaviour_metrics import TURN
+from prefrl.behaviour_metrics import TURN, BackflipCounter
 from prefrl.cheetah_kinematics import CHEETAH_NQ, part_heights
 from prefrl.hopper_kinematics import HOPPER_NQ, lowest_point
 from prefrl.preference import Preference, Query
@@ -89,11 +89,11 @@ class BackflipScore:
 
     dt: float
     clearance: float = 0.02
-    upright_tolerance: float = math.radians(30)
-    stand_height: float = 0.7
-    max_spin: float = 2.0
-    hold_seconds: float = 0.1
-    floor_clearance: float = 0.05
+    upright_tolerance: float = BackflipCounter.upright_tolerance  # a landing as the flip counter sees one
+    stand_height: float = BackflipCounter.min_height
+    max_spin: float = BackflipCounter.max_spin
+    hold_seconds: float = BackflipCounter.hold_seconds
+    floor_clearance: float = BackflipCounter.ground_clearance
     landing_after: float = 0.4
     landing_bonus: float = 2.0
     turns_per_flip: float = 1.0
@@ -107,13 +107,13 @@ class BackflipScore:
         backward = -np.diff(pitch)
         turned = np.where(in_air, backward, 0.0) / TURN
         spin = np.abs(backward) / self.dt
-        landed = (np.cos(pitch[1:]) >= math.cos(self.upright_tolerance)) & (height[1:] >= self.stand_height)
+        uprightness = np.cos(pitch[1:])
+        landed = (uprightness >= math.cos(self.upright_tolerance)) & (height[1:] >= self.stand_height)
         landed &= (spin <= self.max_spin) & (lowest[1:] <= self.floor_clearance)
         hold = max(1, round(self.hold_seconds / self.dt))
         held = np.convolve(landed, np.ones(hold), mode="full")[: len(landed)]  # still steps among the last `hold`
         landed = held >= hold
         touchdown = (lowest[:-1] > self.clearance) & (lowest[1:] <= self.clearance)
-        uprightness = np.cos(pitch[1:])
         credited, landings, touchdowns = 0.0, 0, 0.0
         in_air_since, net_since, best_touchdown = 0.0, 0.0, 0.0  # since the last landing
         for k, (turn, net) in enumerate(zip(turned, backward / TURN)):

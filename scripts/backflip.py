@@ -37,7 +37,7 @@ import prefrl.envs
 from prefrl.behaviour_metrics import count_backflips, forward_speed, one_leg_time
 from prefrl.cheetah_kinematics import PARTS
 from prefrl.config import TrainConfig
-from prefrl.experiment import load_policy, rollout, run
+from prefrl.experiment import RunFiles, load_policy, rollout, run
 from prefrl.rl.ground_contact import GroundContacts
 from prefrl.rl.render import ClipRenderer, frame_stride, write_video
 
@@ -96,9 +96,14 @@ def measure(behaviour: str, run_dir: Path, episodes: int, timestep: int | None =
     return rows
 
 
+def output_dir(run_dir: Path, timestep: int | None) -> Path:
+    """Where ``evaluate`` writes: the run directory, or the kept checkpoint's own."""
+    return run_dir if timestep is None else RunFiles(run_dir).kept_checkpoints / str(timestep)
+
+
 def evaluate_checkpoints(behaviour: str, run_dir: Path, episodes: int) -> Path:
     """Measure every kept checkpoint (``--keep-checkpoints``) over ``episodes`` episodes; one CSV row each."""
-    kept = run_dir / "checkpoints"
+    kept = RunFiles(run_dir).kept_checkpoints
     timesteps = sorted(int(p.name) for p in kept.iterdir()) if kept.is_dir() else []
     if not timesteps:
         raise SystemExit(f"{run_dir} kept no checkpoints: train with --keep-checkpoints")
@@ -128,7 +133,7 @@ def evaluate(
     full_rows = measure(behaviour, run_dir, episodes, timestep)
     first = full_rows[0]["qpos"], full_rows[0]["qvel"]
     rows = [{k: v for k, v in r.items() if k not in ("qpos", "qvel")} for r in full_rows]
-    out_dir = run_dir if timestep is None else run_dir / "checkpoints" / str(timestep)
+    out_dir = output_dir(run_dir, timestep)
 
     with open(out_dir / "evaluation.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -212,8 +217,7 @@ def main() -> None:
     )
     result = evaluate(args.behaviour, run_dir, args.episodes, timestep=args.timestep)
     print(json.dumps(result, indent=2))
-    out_dir = run_dir if args.timestep is None else run_dir / "checkpoints" / str(args.timestep)
-    print(f"wrote {out_dir}/evaluation.csv, evaluation.json, behaviour.mp4, behaviour.gif")
+    print(f"wrote {output_dir(run_dir, args.timestep)}/evaluation.csv, evaluation.json, behaviour.mp4, behaviour.gif")
 
 
 if __name__ == "__main__":
