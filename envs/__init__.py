@@ -12,13 +12,21 @@ Each task also declares its clip length (``TaskSpec.clip_steps``) and the one-li
 reads. The envs add the simulator state (``qpos``, ``qvel``) to every step's ``info``, so that a clip can be
 rendered later from its stored states.
 
+``register_task`` adds a MuJoCo env of your own, wrapped the same way (``FixedHorizon``), for ``prefrl.train``.
+
     >>> import gymnasium as gym, prefrl.envs
     >>> env = gym.make("prefrl/Hopper-v0")
+    >>> info = env.reset(seed=0)[1]
+    >>> sorted(info)[:2], task_spec("prefrl/Hopper-v0").clip_steps
+    (['qpos', 'qvel'], 60)
+    >>> env.close()
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import gymnasium as gym
 
@@ -34,7 +42,7 @@ class TaskSpec:
 
     Attributes:
         env_id: The registered id, ``prefrl/<Task>-v0``.
-        model: Key of the MuJoCo model in ``prefrl.envs.tasks.MODELS``.
+        model: Key of the MuJoCo model in ``prefrl.envs.tasks.MODELS`` (``"custom"`` for ``register_task``'s).
         dt: Seconds of simulated time per env step (the v5 model's ``frame_skip * timestep``).
         horizon: The fixed episode length in steps.
         instruction: The one-line instruction shown to a human labeler.
@@ -85,7 +93,7 @@ TASKS: dict[str, TaskSpec] = {
             "Keep the double pole upright and still, near the middle.",
         ),
         # Novel behaviours with no reward function (paper section 3.2), taught by a person or a scripted
-        # teacher (prefrl.behaviour_teachers). The Hopper steps at dt = 0.016 s (see envs/behaviours.py); its
+        # teacher (prefrl.teachers.scripted). The Hopper steps at dt = 0.016 s (see envs/behaviours.py); its
         # clips are 90 steps, 1.44 s, past the paper's 60-step cap, so that a flip and its landing fit in one
         # (a flip takes about 0.5 s in the air; 60-step clips cut most landings off from their turn). The
         # Cheetah is the unchanged half_cheetah.
@@ -129,6 +137,43 @@ def register_tasks() -> None:
                 kwargs={"model": spec.model},
                 max_episode_steps=spec.horizon,
             )
+
+
+def register_task(
+    env_id: str,
+    make: Callable[..., gym.Env],
+    *,
+    instruction: str,
+    horizon: int = 1000,
+    clip_steps: int | None = None,
+    **kwargs: Any,
+) -> TaskSpec:
+    """Register a MuJoCo env of your own as a prefrl task (in this process), and return its spec.
+
+    ``gym.make(env_id)`` then builds ``make(**kwargs)`` wrapped in ``FixedHorizon`` (the simulator state in
+    every step's ``info``, no early termination) and ends each episode after ``horizon`` steps, as for prefrl's
+    own tasks. Build the env so that it keeps simulating after a fall (gymnasium's locomotion envs:
+    ``terminate_when_unhealthy=False``) and without a control cost if a person is to judge it.
+
+    Args:
+        env_id: A new id, e.g. ``"mylab/Crawler-v0"``.
+        make: Builds the MuJoCo env (a ``gymnasium.envs.mujoco.MujocoEnv``, or a wrapper around one).
+        instruction: The one line a labeler reads, e.g. ``"Move to the right."``.
+        horizon: The fixed episode length in steps.
+        clip_steps: Steps per clip (default: 1.5 s of the task within the paper's 15..60 steps).
+        kwargs: Passed to ``make``.
+    """
+    if env_id in TASKS or env_id in gym.registry:
+        raise ValueError(f"{env_id!r} is registered already; choose another id")
+    from prefrl.envs.tasks import FixedHorizon
+
+    probe = make(**kwargs)
+    dt = float(probe.unwrapped.dt)  # type: ignore[attr-defined]
+    probe.close()
+    spec = TaskSpec(env_id, "custom", dt, horizon, instruction, clip_steps)
+    TASKS[env_id] = spec
+    gym.register(id=env_id, entry_point=lambda **kw: FixedHorizon(make(**kw)), kwargs=kwargs, max_episode_steps=horizon)
+    return spec
 
 
 register_tasks()

@@ -15,7 +15,7 @@ Hopper flipped with the standard body. What changes, each kept minimal:
   body is in the same pose;
 * ``is_healthy`` (reported as ``info["fallen"]``) ignores the pitch, since a flip is meant to turn the body:
   the Hopper has fallen when its torso centre is below the v5 healthy height of 0.7 m;
-* the reward is the number of backflips completed at this step (``prefrl.behaviour_metrics.BackflipCounter``),
+* the reward is the number of backflips completed at this step (``prefrl.behaviours.metrics.BackflipCounter``),
   so the logged true return is the flip count of the episode. The agent never sees it when it learns from
   preferences (the scripted teacher judges states, not this reward); with ``--true-reward`` it is the sparse
   baseline "reward = flips".
@@ -29,8 +29,8 @@ import numpy as np
 from gymnasium.envs.mujoco.hopper_v5 import HopperEnv
 from gymnasium.spaces import Box
 
-from prefrl.behaviour_metrics import BackflipCounter
-from prefrl.hopper_kinematics import lowest_point
+from prefrl.behaviours.hopper_kinematics import lowest_point
+from prefrl.behaviours.metrics import BackflipCounter
 
 BACKFLIP_FRAME_SKIP = 8
 

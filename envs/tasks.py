@@ -47,7 +47,7 @@ class FixedHorizon(gym.Wrapper):
     (the v5 model's ``is_healthy``, or its termination condition for the pendulums).
     """
 
-    def __init__(self, env: MujocoEnv):
+    def __init__(self, env: gym.Env):
         super().__init__(env)
 
     def _state(self) -> dict[str, np.ndarray]:

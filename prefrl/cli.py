@@ -60,23 +60,23 @@ def main(argv: list[str] | None = None) -> int:
 def dispatch(config: object) -> int:
     """Run one parsed command; heavy modules are imported only for the command that needs them."""
     if isinstance(config, SweepConfig):
-        from prefrl import sweep
+        from prefrl.experiments import sweep
 
         return sweep.main(config)
     if isinstance(config, ReportConfig):
-        from prefrl import report
+        from prefrl.experiments import report
 
         return report.main(config)
     if isinstance(config, VideoConfig):
-        from prefrl import policy_video
+        from prefrl.experiments import policy_video
 
         return policy_video.main(config)
     if isinstance(config, (LabelConfig, ExportConfig, ImportConfig)):
-        from prefrl.labeling_cli import run_labeling_command  # the web app only for the commands that serve it
+        from prefrl.labeling.commands import run_labeling_command  # the web app only for the commands that serve it
 
         return run_labeling_command(config)
     assert isinstance(config, TrainConfig), f"unknown command {config!r}"
-    from prefrl.experiment import run
+    from prefrl.experiments.train import run
 
     print(f"run directory: {run(config)}")
     return 0

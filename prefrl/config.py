@@ -11,16 +11,15 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 
 import tyro
 
-if TYPE_CHECKING:
-    from prefrl.sweep import SweepPlan
-
-CONFIG_FILE, DB_FILE, CHECKPOINT_DIR = "config.json", "preferences.sqlite", "checkpoint"
-"""What a run directory holds (``prefrl.experiment.RunFiles``): its resolved config, its SQLite database of
-queries and answers, and its latest checkpoint."""
+from prefrl.labeling import DEFAULT_PORT
+from prefrl.labeling.queue import LEASE_SECONDS, STALE_STEPS
+from prefrl.learning.label_schedule import LabelSchedule
+from prefrl.run_dir import RunFiles
+from prefrl.teachers.human import HumanTeacher
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,7 @@ class TrainConfig:
     label_host: str = "127.0.0.1"
     """With --teacher human: address the labeling page listens on (any other than 127.0.0.1 needs the printed
     token)."""
-    label_port: int = 8765
+    label_port: int = DEFAULT_PORT
     """With --teacher human: port of the labeling page."""
     tie_tolerance: float | None = None
     """The teacher answers 'equally good' when the two clips' scores differ by at most this (the oracle: true
@@ -59,9 +58,9 @@ class TrainConfig:
     online_labels: bool = True
     """Ask 25% of the labels before RL and the rest during it (paper); --no-online-labels asks all of them about
     the random policy up front (the paper's 'no online queries' ablation)."""
-    initial_label_fraction: float = 0.25
+    initial_label_fraction: float = LabelSchedule.initial_fraction
     """Fraction of the labels asked about the random policy before RL starts (paper: 0.25)."""
-    label_decay_steps: float = 2e6
+    label_decay_steps: float = LabelSchedule.decay_steps
     """Time constant of the label rate after that, proportional to d / (T + d) at timestep T (paper: 2e6); a
     value much larger than --steps spreads the labels evenly over the run."""
     regularization: bool = True
@@ -95,8 +94,6 @@ class TrainConfig:
             raise ValueError(f"--steps must be positive, got {self.steps}")
         if self.ensemble < 1:
             raise ValueError(f"--ensemble must be at least 1, got {self.ensemble}")
-        if self.tie_tolerance is not None and self.tie_tolerance < 0:
-            raise ValueError(f"--tie-tolerance must be >= 0, got {self.tie_tolerance}")
         if not 0.0 <= self.initial_label_fraction <= 1.0:
             raise ValueError(f"--initial-label-fraction must be in [0, 1], got {self.initial_label_fraction}")
         if self.label_decay_steps <= 0:
@@ -105,7 +102,9 @@ class TrainConfig:
             raise ValueError(f"--clip-steps must be >= 0 (0: the task's own), got {self.clip_steps}")
         if self.teacher != "oracle" and self.true_reward:
             raise ValueError(f"--teacher {self.teacher} answers queries; --true-reward asks none: pass one of them")
-        check_teacher(self.teacher, self.env)
+        from prefrl.teachers import registry
+
+        registry.check(self.teacher, self.env, self.tie_tolerance)
 
     @property
     def condition(self) -> str:
@@ -129,19 +128,6 @@ class TrainConfig:
         return cls(**{k: v for k, v in values.items() if k in known})
 
 
-def check_teacher(teacher: str, env_id: str) -> None:
-    """``ValueError`` unless ``teacher`` names a teacher that can judge clips of ``env_id``."""
-    from prefrl.behaviour_teachers import BEHAVIOUR_TEACHERS
-    from prefrl.noisy_teachers import parse_teacher
-
-    behaviour_tasks = {"backflip": "prefrl/HopperBackflip-v0", "one-leg": "prefrl/HalfCheetahOneLeg-v0"}
-    if teacher in BEHAVIOUR_TEACHERS:
-        if env_id != behaviour_tasks[teacher]:
-            raise ValueError(f"--teacher {teacher} judges {behaviour_tasks[teacher]} clips; pass --env that task")
-    elif teacher != "human":
-        parse_teacher(teacher)  # the oracle, or an imperfect one; raises ValueError saying what to write
-
-
 # --- Labeling commands (prefrl label / export / import) ---------------------------------------------------------
 
 
@@ -153,13 +139,13 @@ class LabelConfig:
     """The run directory (holds preferences.sqlite)."""
     host: str = "127.0.0.1"
     """Address to listen on; any other than 127.0.0.1 requires the token printed at start."""
-    port: int = 8765
+    port: int = DEFAULT_PORT
     """Port to listen on (0: any free port)."""
-    lease_seconds: float = 120.0
+    lease_seconds: float = LEASE_SECONDS
     """How long a shown pair stays reserved for its labeler before another one may get it."""
-    undo_seconds: float = 15.0
+    undo_seconds: float = HumanTeacher.UNDO_SECONDS
     """How long after answering a labeler can undo (the trainer takes an answer only after this)."""
-    stale_steps: int = 100_000
+    stale_steps: int = STALE_STEPS
     """Pairs chosen this many agent timesteps ago are shown only when nothing fresher waits."""
     pretty: bool = False
     """Render clips with shadows, reflections and anti-aliasing (slower)."""
@@ -214,14 +200,6 @@ class SweepConfig:
     (start Ray on this machine). Workers need prefrl and the sweep directory at the same path."""
     dry_run: bool = False
     """Print the runs' commands and exit."""
-
-    def plan(self) -> SweepPlan:
-        """The sweep these options describe (``ValueError`` for a bad condition)."""
-        from prefrl.sweep import SweepPlan, split_conditions, split_names
-
-        return SweepPlan(
-            tuple(split_names(self.tasks)), tuple(split_conditions(self.conditions)), self.seeds, self.steps
-        )
 
 
 @dataclass(frozen=True)
@@ -281,7 +259,7 @@ class VideoConfig:
     @property
     def out_path(self) -> Path:
         """Where the video goes: ``--out``, or ``RUN_DIR/policy.mp4``."""
-        return self.out if self.out is not None else self.run_dir / "policy.mp4"
+        return self.out if self.out is not None else RunFiles(self.run_dir).policy_video
 
     @property
     def gif(self) -> bool:

@@ -1,7 +1,7 @@
 """Teach the Hopper a backflip, or the Half-Cheetah to run on one leg, from scripted preferences; then measure it.
 
 Christiano et al. (2017), section 3.2: behaviours no reward function describes, learned from 900 (backflip) and
-800 (one leg) comparisons. A scripted teacher (``prefrl.behaviour_teachers``) stands in for the person.
+800 (one leg) comparisons. A scripted teacher (``prefrl.teachers.scripted``) stands in for the person.
 
     python scripts/backflip.py --behaviour backflip --labels 900 --steps 2000000 --out runs/backflip
     python scripts/backflip.py --behaviour one-leg --labels 800 --steps 2000000 --out runs/one_leg
@@ -9,7 +9,7 @@ Christiano et al. (2017), section 3.2: behaviours no reward function describes, 
 
 Training keeps a checkpoint every 100k steps (``--keep-checkpoints``); ``--evaluate RUN_DIR --each-checkpoint``
 measures each of them, ``--evaluate RUN_DIR --timestep T`` one of them with its video. After training
-(``prefrl.experiment.run``) it runs ``--episodes`` deterministic episodes of the final policy and
+(``prefrl.experiments.train.run``) it runs ``--episodes`` deterministic episodes of the final policy and
 writes into the run directory:
 
 * ``evaluation.csv``: one row per episode (backflip: completed flips, and separately the turns that landed on
@@ -19,7 +19,7 @@ writes into the run directory:
 * ``evaluation.json``: the means, the labels and timesteps used and the training wall time;
 * ``behaviour.mp4``: the first evaluation episode; ``behaviour.gif``: its first seconds, small, for the README.
 
-The metrics come from the simulator's states (``prefrl.behaviour_metrics``, ``prefrl.rl.ground_contact``), not
+The metrics come from the simulator's states (``prefrl.behaviours.metrics``, ``prefrl.rl.ground_contact``), not
 from the teacher.
 """
 
@@ -34,12 +34,15 @@ from pathlib import Path
 import numpy as np
 
 import prefrl.envs
-from prefrl.behaviour_metrics import count_backflips, forward_speed, one_leg_time
-from prefrl.cheetah_kinematics import PARTS
+from prefrl.behaviours.cheetah_kinematics import PARTS
+from prefrl.behaviours.metrics import count_backflips, forward_speed, one_leg_time
 from prefrl.config import TrainConfig
-from prefrl.experiment import RunFiles, load_policy, rollout, run
+from prefrl.experiments.checkpoint import load_policy
+from prefrl.experiments.train import run
+from prefrl.rl.agent import rollout
 from prefrl.rl.ground_contact import GroundContacts
-from prefrl.rl.render import ClipRenderer, frame_stride, write_video
+from prefrl.rl.render import GIF, MP4, render_video
+from prefrl.run_dir import RunFiles
 
 MAX_LABELS = 900  # the paper's backflip budget
 BEHAVIOURS = {  # name (also the teacher's): env id, default labels (paper), default timesteps
@@ -98,7 +101,7 @@ def measure(behaviour: str, run_dir: Path, episodes: int, timestep: int | None =
 
 def output_dir(run_dir: Path, timestep: int | None) -> Path:
     """Where ``evaluate`` writes: the run directory, or the kept checkpoint's own."""
-    return run_dir if timestep is None else RunFiles(run_dir).kept_checkpoints / str(timestep)
+    return run_dir if timestep is None else RunFiles(run_dir).kept_checkpoint(timestep).root
 
 
 def evaluate_checkpoints(behaviour: str, run_dir: Path, episodes: int) -> Path:
@@ -110,7 +113,7 @@ def evaluate_checkpoints(behaviour: str, run_dir: Path, episodes: int) -> Path:
     measures = (
         ["backflips", "backflips_rolled_through"] if behaviour == "backflip" else ["forward_speed", "one_leg_fraction"]
     )
-    out = run_dir / "checkpoint_evaluation.csv"
+    out = RunFiles(run_dir).checkpoint_evaluation
     with open(out, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["timestep", *[f"mean_{m}" for m in measures], *[f"episode_{m}" for m in measures]])
@@ -133,13 +136,13 @@ def evaluate(
     full_rows = measure(behaviour, run_dir, episodes, timestep)
     first = full_rows[0]["qpos"], full_rows[0]["qvel"]
     rows = [{k: v for k, v in r.items() if k not in ("qpos", "qvel")} for r in full_rows]
-    out_dir = output_dir(run_dir, timestep)
+    out = RunFiles(output_dir(run_dir, timestep)).evaluation
 
-    with open(out_dir / "evaluation.csv", "w", newline="") as f:
+    with open(out.csv, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    summary_file = run_dir / "summary.json"
+    summary_file = RunFiles(run_dir).summary
     trained = json.loads(summary_file.read_text()) if summary_file.exists() else {}
     result = {
         "behaviour": behaviour,
@@ -163,17 +166,12 @@ def evaluate(
             "mean_forward_speed": float(np.mean([r["forward_speed"] for r in rows])),
             "mean_one_leg_fraction": float(np.mean([r["one_leg_fraction"] for r in rows])),
         }
-    (out_dir / "evaluation.json").write_text(json.dumps(result, indent=2))
+    out.json.write_text(json.dumps(result, indent=2))
 
     qpos, qvel = first
-    with ClipRenderer(env_id) as renderer:  # 320x240
-        every = frame_stride(renderer.fps, 50)
-        write_video(renderer.render(qpos[::every], qvel[::every]), out_dir / "behaviour.mp4", renderer.fps / every)
-    with ClipRenderer(env_id, width=240, height=180) as renderer:
-        every = frame_stride(renderer.fps, 20)  # ~20 fps keeps the GIF small
-        stop = round(gif_seconds / dt)
-        frames = renderer.render(qpos[:stop:every], qvel[:stop:every])
-        write_video(frames, out_dir / "behaviour.gif", renderer.fps / every)
+    render_video(env_id, [(qpos, qvel)], out.video, MP4)
+    stop = round(gif_seconds / dt)
+    render_video(env_id, [(qpos[:stop], qvel[:stop])], out.gif, GIF)
     return result
 
 

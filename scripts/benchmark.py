@@ -33,7 +33,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from prefrl.results import binned_curve, final_return, initial_return
+from prefrl.experiments.results import binned_curve, final_return, initial_return
 
 PREFRL = [sys.executable, "-m", "prefrl.cli"]  # the prefrl of this interpreter, whatever is on PATH
 

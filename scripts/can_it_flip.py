@@ -1,7 +1,7 @@
 """Can the ``prefrl/HopperBackflip-v0`` body do a backflip at all? A check that needs no learning.
 
 The cross-entropy method searches open-loop action sequences (one action per step, from the task's start state)
-for one whose states the objective backflip counter (``prefrl.behaviour_metrics``) counts as a completed flip.
+for one whose states the objective backflip counter (``prefrl.behaviours.metrics``) counts as a completed flip.
 The objective it climbs: backward turns made with no part of the body touching the floor (MuJoCo's contacts),
 plus a bonus for a counted flip whose upside-down moment was in the air. If it finds one, the body is strong
 enough and any failure to learn a flip lies with the learning; if it finds none, the body may need changing
@@ -21,13 +21,14 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from pathlib import Path
 
 import gymnasium as gym
 import mujoco
 import numpy as np
 
 import prefrl.envs  # noqa: F401  (registers the tasks)
-from prefrl.behaviour_metrics import TURN, count_backflips
+from prefrl.behaviours.metrics import TURN, count_backflips
 
 ENV_ID = "prefrl/HopperBackflip-v0"
 
@@ -100,11 +101,11 @@ def main() -> None:
         f"off the floor {100 * (~best_touching).mean():.0f}% of the time"
     )
     if args.out:
-        from prefrl.rl.render import ClipRenderer, write_video
+        from prefrl.rl.render import GIF, MP4, render_video
 
-        with ClipRenderer(ENV_ID) as renderer:
-            frames = renderer.render(best_qpos, np.zeros((len(best_qpos), model.nv)))
-            print(f"wrote {write_video(frames, args.out, renderer.fps)}")
+        settings = GIF if Path(args.out).suffix == ".gif" else MP4
+        render_video(ENV_ID, [(best_qpos, np.zeros((len(best_qpos), model.nv)))], Path(args.out), settings)
+        print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

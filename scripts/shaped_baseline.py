@@ -5,7 +5,7 @@ directly as a reward, learns the behaviour in N steps, a preference run that fai
 reward model, not in the body or in PPO. The rewards (per step, from the simulator's states):
 
 * ``backflip``: backward turns of the torso made while the whole body is in the air (forward turns in the air
-  subtract; ``prefrl.hopper_kinematics``), plus 1 per completed backflip (``BackflipCounter``, the task's own
+  subtract; ``prefrl.behaviours.hopper_kinematics``), plus 1 per completed backflip (``BackflipCounter``, the task's own
   reward): the per-step counterpart of ``BackflipScore``. ``--torso-high`` counts turns while the torso's
   centre is above 0.5 m instead, forward turns always subtracting (an earlier teacher's rule);
 * ``one-leg``: metres moved forward plus 0.1 m/s while the back leg and the body are off the ground, else
@@ -34,14 +34,14 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 import prefrl.envs
-from prefrl.behaviour_metrics import TURN, count_backflips, forward_speed, one_leg_time
-from prefrl.behaviour_teachers import BackflipScore
-from prefrl.cheetah_kinematics import PARTS, part_heights
-from prefrl.experiment import rollout
-from prefrl.hopper_kinematics import lowest_point
-from prefrl.hyperparams import ppo_hyperparams
+from prefrl.behaviours.cheetah_kinematics import PARTS, part_heights
+from prefrl.behaviours.hopper_kinematics import lowest_point
+from prefrl.behaviours.metrics import TURN, count_backflips, forward_speed, one_leg_time
+from prefrl.rl.agent import rollout
 from prefrl.rl.ground_contact import GroundContacts
-from prefrl.rl.render import ClipRenderer, frame_stride, write_video
+from prefrl.rl.hyperparams import ppo_hyperparams
+from prefrl.rl.render import GIF, MP4, render_video
+from prefrl.teachers.scripted import BackflipScore
 
 ENVS = {"backflip": "prefrl/HopperBackflip-v0", "one-leg": "prefrl/HalfCheetahOneLeg-v0"}
 
@@ -148,9 +148,7 @@ def main() -> None:
         result = measure(qpos, dt, contacts)
         print(json.dumps({"evaluation_episode": episode} | result), flush=True)
         if episode == 0 and args.video:
-            with ClipRenderer(env_id, width=240, height=180) as renderer:
-                every = frame_stride(renderer.fps, 25)
-                write_video(renderer.render(qpos[::every], qvel[::every]), args.video, renderer.fps / every)
+            render_video(env_id, [(qpos, qvel)], args.video, GIF if args.video.suffix == ".gif" else MP4)
 
 
 if __name__ == "__main__":

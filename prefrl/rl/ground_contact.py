@@ -9,7 +9,7 @@ import mujoco
 import numpy as np
 
 import prefrl.envs  # noqa: F401  (registers prefrl/* ids)
-from prefrl.cheetah_kinematics import PARTS as CHEETAH_PARTS
+from prefrl.behaviours.cheetah_kinematics import PARTS as CHEETAH_PARTS
 
 FLOOR = "floor"
 
@@ -22,7 +22,7 @@ class GroundContacts:
 
     Args:
         env_id: A registered prefrl task.
-        parts: Part name -> the geoms that belong to it (e.g. ``prefrl.cheetah_kinematics.PARTS``).
+        parts: Part name -> the geoms that belong to it (e.g. ``prefrl.behaviours.cheetah_kinematics.PARTS``).
         max_distance: A geom closer to the floor than this (m) touches it (MuJoCo reports contacts slightly
             before touch, within the geoms' margin; resting contacts have distance <= 0).
     """

@@ -6,7 +6,7 @@ import numpy as np
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
 
-from prefrl.reward_model import RewardFn
+from prefrl.learning.reward_model import RewardFn
 
 
 class LearnedRewardVecEnv(VecEnvWrapper):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium as gym
@@ -164,3 +165,56 @@ def write_episodes(
     frames = (frame for qpos, qvel in episodes for frame in renderer.render(qpos[::every], qvel[::every]))
     write_video(frames, path, fps=renderer.fps / every)
     return sum(math.ceil(len(qpos) / every) for qpos, _ in episodes), renderer.fps / every
+
+
+class RenderingUnavailable(ValueError):
+    """No OpenGL context could be created for headless rendering (the message says what to install)."""
+
+
+def open_renderer(env_id: str, width: int, height: int, pretty: bool) -> ClipRenderer:
+    """A ``ClipRenderer``, or ``RenderingUnavailable`` saying how to get OpenGL working."""
+    try:
+        return ClipRenderer(env_id, width, height, pretty=pretty)
+    except Exception as e:  # mujoco raises plain exceptions (and ImportError) for a missing GL backend
+        backend = os.environ.get("MUJOCO_GL", "egl")
+        raise RenderingUnavailable(
+            f"cannot render clips with MUJOCO_GL={backend} ({type(e).__name__}: {e}). Install EGL "
+            "(Debian/Ubuntu: apt-get install libegl1) or OSMesa (apt-get install libosmesa6) and run with "
+            "MUJOCO_GL=osmesa, or MUJOCO_GL=glfw on a machine with a display."
+        ) from e
+
+
+@dataclass(frozen=True)
+class VideoSettings:
+    """Size and frame rate of a rendered video.
+
+    Attributes:
+        width, height: Frame size in pixels.
+        max_fps: Keep every k-th env step so the video plays in real time at no more than this frame rate.
+    """
+
+    width: int = 320
+    height: int = 240
+    max_fps: float = 50.0
+
+
+MP4 = VideoSettings()
+"""A run's ``final_policy.mp4``, ``prefrl video``'s mp4s and the labeling page's clips."""
+GIF = VideoSettings(240, 180, 20.0)
+"""GIFs, kept small enough for a README."""
+
+
+def render_video(
+    env_id: str,
+    episodes: Sequence[tuple[np.ndarray, np.ndarray]],
+    path: Path,
+    settings: VideoSettings = MP4,
+    pretty: bool = False,
+) -> tuple[int, float]:
+    """Render ``(qpos, qvel)`` episodes of ``env_id`` one after another into one video at ``path``.
+
+    Returns:
+        The number of frames written and their rate; ``RenderingUnavailable`` without OpenGL.
+    """
+    with open_renderer(env_id, settings.width, settings.height, pretty) as renderer:
+        return write_episodes(renderer, episodes, path, settings.max_fps)

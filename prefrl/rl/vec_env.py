@@ -7,8 +7,8 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
 
 import prefrl.envs  # noqa: F401  (registers prefrl/* ids)
-from prefrl.hyperparams import PPOHyperparams
-from prefrl.reward_model import RewardFn
+from prefrl.learning.reward_model import RewardFn
+from prefrl.rl.hyperparams import PPOHyperparams
 from prefrl.rl.learned_reward import LearnedRewardVecEnv
 from prefrl.rl.recorder import SegmentRecorder
 

@@ -1,0 +1,65 @@
+"""The paper's ablations (Christiano et al., 2017, section 3.3 and figure 5), each a switch on a normal run.
+
+    prefrl train --env prefrl/Hopper-v0 --labels 700 --selection random       # random queries
+    prefrl train --env prefrl/Hopper-v0 --labels 700 --ensemble 1             # no ensemble
+    prefrl train --env prefrl/Hopper-v0 --labels 700 --no-online-labels       # no online queries
+    prefrl train --env prefrl/Hopper-v0 --labels 700 --no-regularization      # no regularization
+    prefrl train --env prefrl/Hopper-v0 --labels 700 --clip-steps 1           # single-step segments
+    prefrl train --env prefrl/Hopper-v0 --labels 700 --reward-objective regression   # regression on true returns
+
+``Ablation`` names them (the sweep's conditions use these names) and knows the ``prefrl train`` switches that
+turn each on; ``prefrl.experiments.learner`` derives the reward trainer's and the label schedule's settings from
+the switches. Only names here: a sweep plans its runs without loading torch.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Ablation(enum.Enum):
+    """One of the paper's six ablations; the value is its name on the command line."""
+
+    RANDOM_QUERIES = "random-queries"
+    NO_ENSEMBLE = "no-ensemble"
+    NO_ONLINE_QUERIES = "no-online-queries"
+    NO_REGULARIZATION = "no-regularization"
+    SINGLE_STEP = "single-step"
+    REGRESSION = "regression"
+
+    @property
+    def train_args(self) -> tuple[str, ...]:
+        """The ``prefrl train`` switches that turn it on."""
+        return _TRAIN_ARGS[self]
+
+    @property
+    def description(self) -> str:
+        """What changes, in the paper's words."""
+        return _DESCRIPTIONS[self]
+
+    @classmethod
+    def parse(cls, name: str) -> Ablation:
+        """The ablation called ``name``; ``ValueError`` listing the known names otherwise."""
+        try:
+            return cls(name.strip())
+        except ValueError:
+            known = ", ".join(a.value for a in cls)
+            raise ValueError(f"unknown ablation {name!r}: use one of {known}") from None
+
+
+_TRAIN_ARGS = {
+    Ablation.RANDOM_QUERIES: ("--selection", "random"),
+    Ablation.NO_ENSEMBLE: ("--ensemble", "1"),
+    Ablation.NO_ONLINE_QUERIES: ("--no-online-labels",),
+    Ablation.NO_REGULARIZATION: ("--no-regularization",),
+    Ablation.SINGLE_STEP: ("--clip-steps", "1"),
+    Ablation.REGRESSION: ("--reward-objective", "regression"),
+}
+_DESCRIPTIONS = {
+    Ablation.RANDOM_QUERIES: "pairs chosen uniformly at random instead of by ensemble disagreement",
+    Ablation.NO_ENSEMBLE: "a single predictor, trained on all comparisons, with random queries",
+    Ablation.NO_ONLINE_QUERIES: "all labels asked about clips of the random policy, before RL starts",
+    Ablation.NO_REGULARIZATION: "no L2 penalty (and no adaptation of it)",
+    Ablation.SINGLE_STEP: "clips of a single step instead of 1.5 s",
+    Ablation.REGRESSION: "r_hat regressed on the clips' true returns instead of fitted to the comparisons",
+}

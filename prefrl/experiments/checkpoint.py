@@ -1,0 +1,114 @@
+"""What a run saves to resume from, and reads back: policy, normalisation statistics, r_hat and counters.
+
+The file names are ``prefrl.run_dir.CheckpointFiles``'s.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+import gymnasium as gym
+import numpy as np
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.running_mean_std import RunningMeanStd
+from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+
+from prefrl.rl.hyperparams import ppo_hyperparams
+from prefrl.run_dir import CheckpointFiles, RunFiles
+
+if TYPE_CHECKING:
+    from prefrl.experiments.learner import PreferenceLearner
+
+
+def save_checkpoint(
+    files: RunFiles,
+    agent: PPO,
+    venv: VecNormalize,
+    learner: PreferenceLearner | None,
+    wall_time: float,
+    keep: bool = False,
+) -> None:
+    """Policy, normalisation statistics, r_hat and counters; written to a temp dir, then swapped in.
+
+    With ``keep``, a copy also goes to ``checkpoints/<timestep>``, for looking at the policy's history later.
+    """
+    tmp, old, current = files.checkpoint_tmp, files.checkpoint_old, files.checkpoint
+    shutil.rmtree(tmp.root, ignore_errors=True)
+    tmp.root.mkdir()
+    agent.save(tmp.policy)
+    obs_rms = cast(RunningMeanStd, venv.obs_rms)  # a dict only for dict observation spaces
+    np.savez(
+        tmp.normalization,
+        obs_mean=obs_rms.mean,
+        obs_var=obs_rms.var,
+        obs_count=obs_rms.count,
+        ret_mean=venv.ret_rms.mean,
+        ret_var=venv.ret_rms.var,
+        ret_count=venv.ret_rms.count,
+    )
+    state = {"timesteps": agent.num_timesteps, "wall_time": wall_time}
+    if learner is not None:
+        torch.save(learner.model.state_dict(), tmp.reward_model)
+        state |= {"l2": learner.trainer.l2, "fits": learner.fits}
+    tmp.state.write_text(json.dumps(state))
+    if current.root.exists():
+        current.root.rename(old.root)
+    tmp.root.rename(current.root)
+    shutil.rmtree(old.root, ignore_errors=True)
+    if keep:
+        shutil.copytree(current.root, files.kept_checkpoint(agent.num_timesteps).root, dirs_exist_ok=True)
+
+
+def read_state(files: RunFiles) -> dict[str, Any] | None:
+    """The counters of the run's last complete checkpoint; ``None`` when it has none."""
+    checkpoint = files.checkpoint
+    return json.loads(checkpoint.state.read_text()) if checkpoint.is_complete() else None
+
+
+def restore(files: RunFiles, venv: VecNormalize, learner: PreferenceLearner | None, state: dict) -> None:
+    """Load normalisation statistics and r_hat; re-ask queries that were never answered; reload all labels."""
+    checkpoint = files.checkpoint
+    stats = np.load(checkpoint.normalization)
+    restore_obs_stats(venv, stats)
+    venv.ret_rms.mean, venv.ret_rms.var, venv.ret_rms.count = (
+        stats["ret_mean"],
+        stats["ret_var"],
+        float(stats["ret_count"]),
+    )
+    if learner is not None:
+        learner.restore(torch.load(checkpoint.reward_model, weights_only=True), l2=state["l2"], fits=state["fits"])
+
+
+def restore_obs_stats(venv: VecNormalize, stats: Any) -> None:
+    """Set ``venv``'s observation normalisation to the statistics ``save_checkpoint`` wrote."""
+    obs_rms = cast(RunningMeanStd, venv.obs_rms)  # a dict only for dict observation spaces
+    obs_rms.mean, obs_rms.var, obs_rms.count = stats["obs_mean"], stats["obs_var"], float(stats["obs_count"])
+
+
+def load_agent(files: RunFiles, venv: VecNormalize) -> PPO:
+    """The PPO agent of the run's last checkpoint, to continue training on ``venv``."""
+    return PPO.load(files.checkpoint.policy, env=venv, device="cpu")
+
+
+def load_policy(run_dir: Path, env_id: str, timestep: int | None = None) -> tuple[PPO, VecNormalize]:
+    """The policy of a run's last checkpoint and its observation normalisation, as ``save_checkpoint`` wrote them.
+
+    ``timestep``: that kept checkpoint instead (``checkpoints/<timestep>``, from ``--keep-checkpoints``). The
+    ``VecNormalize`` only normalises observations for the policy (``venv.normalize_obs``, as ``rollout`` uses
+    it): its statistics stay fixed. Close it when done.
+    """
+    files = RunFiles(run_dir)
+    checkpoint: CheckpointFiles = files.checkpoint if timestep is None else files.kept_checkpoint(timestep)
+    if not checkpoint.policy.is_file():
+        raise FileNotFoundError(f"no checkpoint at {checkpoint.root}")
+    hp = ppo_hyperparams(env_id)
+    venv = VecNormalize(
+        DummyVecEnv([lambda: gym.make(env_id)]), training=False, norm_obs=hp.normalize_obs, norm_reward=False
+    )
+    with np.load(checkpoint.normalization) as stats:
+        restore_obs_stats(venv, stats)
+    return PPO.load(checkpoint.policy, device="cpu"), venv

@@ -1,0 +1,63 @@
+"""A run's CSV logs: one row per PPO iteration (``metrics.csv``) and one per finished episode (``episodes.csv``)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+METRICS_FIELDS = [
+    "timesteps",
+    "wall_time",
+    "true_return",
+    "learned_return",
+    "episodes",
+    "labels",
+    "queries",
+    "val_accuracy",
+    "val_loss",
+    "train_loss",
+    "l2",
+]
+"""The columns of ``metrics.csv``."""
+EPISODES_FIELDS = ["timestep", "true_return", "learned_return"]
+"""The columns of ``episodes.csv``."""
+
+
+class CsvLog:
+    """Append-only CSV, flushed every row (a crash keeps what was written)."""
+
+    def __init__(self, path: Path, fields: list[str], append: bool = False):
+        exists = append and path.exists()
+        self._file = path.open("a" if exists else "w", newline="")
+        self._writer = csv.writer(self._file)
+        if not exists:
+            self._writer.writerow(fields)
+
+    def write(self, values: list) -> None:
+        self._writer.writerow(values)
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def truncate_csv(path: Path, max_timestep: int) -> None:
+    """Keep the header and the rows whose first column (timesteps) is at most ``max_timestep``."""
+    if not path.exists():
+        return
+    with path.open(newline="") as f:
+        rows = list(csv.reader(f))
+    kept = rows[:1] + [r for r in rows[1:] if r and float(r[0]) <= max_timestep]
+    with path.open("w", newline="") as f:
+        csv.writer(f).writerows(kept)
+
+
+def read_csv(path: Path) -> dict[str, np.ndarray]:
+    """Columns of a numeric CSV as float arrays (empty cells become NaN)."""
+    with Path(path).open() as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return {}
+    return {k: np.array([float(r[k]) if r[k] not in ("", None) else np.nan for r in rows]) for k in rows[0]}

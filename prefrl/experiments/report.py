@@ -1,0 +1,318 @@
+"""The report of a sweep: Figure-2-style learning curves, the aggregate normalised score and the ablation table.
+
+    prefrl report sweeps/fig2          # writes sweeps/fig2/report/{report.md, learning_curves.png, ...}
+
+* Learning curves (as the paper's figures 2 and 5): true episode return against timesteps, one panel per task,
+  one line per condition: the mean over seeds of each run's mean return per timestep bin, with a 95% percentile
+  bootstrap band over seeds.
+* Final return of a run: mean true return of the episodes of its last 10% of timesteps (``prefrl.experiments.results``).
+* Normalised score of a preference run: ``(R - R_random) / (R_true - R_random)``, where ``R_true`` is the mean
+  final return of the true-reward runs of the same task at the same number of timesteps and ``R_random`` the
+  return of the untrained policy (the first rollout, averaged over the task's runs). 1 matches RL on the true
+  reward, 0 is no better than where every run starts. This is the issue's "preference return / true-reward
+  return" with the random policy's return taken off both: without it the ratio means nothing on tasks whose
+  returns are negative (Reacher) and flatters every run on tasks where standing still already earns a lot.
+  ``--baseline zero`` gives the plain ratio.
+* Aggregate over tasks: the interquartile mean (IQM) of the scores of all runs of a condition, with a 95%
+  stratified bootstrap confidence interval (runs resampled with replacement within each task), as recommended by
+  Agarwal et al. (2021, "Deep RL at the edge of the statistical precipice") and computed by their ``rliable``
+  package. prefrl computes it with numpy (``iqm``, ``stratified_bootstrap_ci``, tested on known numbers)
+  instead of depending on ``rliable``, which would pull in scipy, pandas, seaborn and arch for two functions.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import tyro  # noqa: E402
+
+from prefrl.config import ReportConfig  # noqa: E402
+from prefrl.experiments.results import binned_curve, final_return, initial_return  # noqa: E402
+from prefrl.experiments.sweep import Condition, SweepPlan  # noqa: E402
+
+# --- Statistics ---------------------------------------------------------------------------------------------------
+
+
+def iqm(x: np.ndarray, axis: int | None = None) -> np.ndarray | float:
+    """Interquartile mean: the mean of the middle 50% (``scipy.stats.trim_mean(x, 0.25)``, which rliable uses).
+
+    ``floor(n / 4)`` values are cut from each end after sorting; with ``axis=None`` over all values.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if axis is None:
+        x, axis = x.reshape(-1), 0
+    x = np.sort(x, axis=axis)
+    n = x.shape[axis]
+    if n == 0:
+        return math.nan
+    cut = int(0.25 * n)
+    return np.take(x, np.arange(cut, n - cut), axis=axis).mean(axis=axis)
+
+
+def stratified_bootstrap_ci(
+    scores: Mapping[str, np.ndarray],
+    statistic: Callable[[np.ndarray], float] = iqm,  # type: ignore[assignment]
+    reps: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """``statistic`` of all scores pooled over tasks, and its percentile bootstrap confidence interval.
+
+    Each replicate resamples, within every task independently, as many runs as the task has, with replacement
+    (rliable's stratified bootstrap); tasks may have different numbers of runs.
+
+    Args:
+        scores: Per task, the scores of its runs ``[runs]`` (NaNs are dropped).
+        statistic: Of the pooled scores ``[n]``.
+        reps: Bootstrap replicates.
+        confidence: Coverage of the interval.
+        seed: Seed of the resampling.
+
+    Returns:
+        ``(point estimate, low, high)``; NaNs when there are no scores.
+    """
+    strata = [s[np.isfinite(s)] for s in (np.asarray(v, dtype=np.float64) for v in scores.values())]
+    strata = [s for s in strata if len(s)]
+    if not strata:
+        return math.nan, math.nan, math.nan
+    point = float(statistic(np.concatenate(strata)))
+    rng = np.random.default_rng(seed)
+    draws = np.concatenate([s[rng.integers(len(s), size=(reps, len(s)))] for s in strata], axis=1)  # [reps, n]
+    stats = np.array([statistic(d) for d in draws])
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(stats, [alpha, 1 - alpha])
+    return point, float(low), float(high)
+
+
+def bootstrap_mean_band(curves: np.ndarray, reps: int = 1000, confidence: float = 0.95, seed: int = 0):
+    """Mean over seeds of ``curves [seeds, bins]`` and its percentile bootstrap band (NaN bins ignored)."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(len(curves), size=(reps, len(curves)))
+    with warnings.catch_warnings():  # bins where every seed is NaN stay NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        means = np.nanmean(curves[idx], axis=1)  # [reps, bins]
+        alpha = (1 - confidence) / 2
+        low, high = np.nanquantile(means, [alpha, 1 - alpha], axis=0)
+        return np.nanmean(curves, axis=0), low, high
+
+
+# --- Reading a sweep --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A finished run of a sweep, reduced to what the report shows."""
+
+    task: str
+    condition: Condition
+    seed: int
+    final_return: float
+    initial_return: float
+    curve: np.ndarray  # [bins] mean true return per timestep bin
+
+
+def load_results(sweep_dir: Path, bins: int = 50) -> tuple[SweepPlan, list[RunResult]]:
+    """The sweep's plan and its finished runs."""
+    plan = SweepPlan.load(sweep_dir)
+    results = [
+        RunResult(r.task, r.condition, r.seed, final_return(r.run_dir, r.steps), initial_return(r.run_dir),
+                  binned_curve(r.run_dir, r.steps, bins))
+        for r in plan.runs(sweep_dir)
+        if r.status() == "done"
+    ]  # fmt: skip
+    return plan, results
+
+
+def normalised_scores(
+    results: Sequence[RunResult], baseline: Literal["random", "zero"] = "random"
+) -> dict[Condition, dict[str, np.ndarray]]:
+    """Per preference condition and task, the normalised score of each run (see the module docstring).
+
+    Tasks without a finished true-reward run are left out.
+    """
+    scores: dict[Condition, dict[str, list[float]]] = {}
+    for task in dict.fromkeys(r.task for r in results):
+        runs = [r for r in results if r.task == task]
+        true = [r.final_return for r in runs if r.condition.is_baseline]
+        if not true:
+            continue
+        floor = float(np.nanmean([r.initial_return for r in runs])) if baseline == "random" else 0.0
+        span = float(np.nanmean(true)) - floor
+        for r in runs:
+            if not r.condition.is_baseline:
+                score = (r.final_return - floor) / span if span != 0 else math.nan
+                scores.setdefault(r.condition, {}).setdefault(task, []).append(score)
+    return {c: {t: np.array(v) for t, v in per_task.items()} for c, per_task in scores.items()}
+
+
+# --- Which conditions go together -----------------------------------------------------------------------------
+
+
+def condition_groups(conditions: Sequence[Condition]) -> dict[str, list[Condition]]:
+    """The report's sections: label budgets (figure 2), ablations (figure 5) and teachers, each with its
+    references (the true-reward baseline, and the unablated oracle condition of the same budget)."""
+    baseline = [c for c in conditions if c.is_baseline]
+    plain = [c for c in conditions if not c.is_baseline and not c.ablations and c.teacher == "oracle"]
+    groups = {"budgets": baseline + plain}
+    for key, varied in (
+        ("ablations", [c for c in conditions if c.ablations]),
+        ("teachers", [c for c in conditions if not c.ablations and c.teacher != "oracle"]),
+    ):
+        if varied:
+            references = [c for c in plain if c.labels in {v.labels for v in varied}]
+            groups[key] = baseline + references + varied
+    return {k: v for k, v in groups.items() if v}
+
+
+# --- Plots and tables -------------------------------------------------------------------------------------------
+
+
+def plot_curves(results: Sequence[RunResult], conditions: Sequence[Condition], tasks: Sequence[str], steps: int,
+                out: Path, title: str) -> Path:  # fmt: skip
+    """True return against timesteps, one panel per task, mean and 95% bootstrap band per condition."""
+    cols = min(4, len(tasks))
+    rows = math.ceil(len(tasks) / cols)
+    ncol = min(len(conditions), 4 if cols > 1 else 2)  # a one-panel figure is too narrow for four columns
+    legend_height = 0.3 + 0.25 * math.ceil(len(conditions) / ncol)  # inches
+    height = 3.4 * rows + legend_height
+    fig, axes = plt.subplots(rows, cols, figsize=(max(6.5, 4.2 * cols), height), squeeze=False)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, task in zip(axes.flat, tasks):
+        for i, c in enumerate(conditions):
+            curves = np.array([r.curve for r in results if r.task == task and r.condition == c])
+            if not len(curves):
+                continue
+            x = (np.arange(curves.shape[1]) + 0.5) * steps / curves.shape[1]
+            mean, low, high = bootstrap_mean_band(curves)
+            ok = np.isfinite(mean)  # bins no episode ended in (short runs) are bridged, not gaps
+            x, mean, low, high = x[ok], mean[ok], low[ok], high[ok]
+            style = {"color": "black", "linestyle": "--"} if c.is_baseline else {"color": colors[i % len(colors)]}
+            label = "RL on the true reward" if c.is_baseline else f"{c.name} labels"
+            ax.plot(x, mean, label=f"{label} (n={len(curves)})", marker="." if ok.sum() < 10 else None, **style)
+            ax.fill_between(x, low, high, alpha=0.2, color=style["color"], linewidth=0)
+        ax.set_title(task)
+        ax.set_xlabel("timesteps")
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(tasks) :]:
+        ax.set_visible(False)
+    axes[0, 0].set_ylabel("true episode return")
+    handles, labels = max((ax.get_legend_handles_labels() for ax in axes.flat), key=lambda hl: len(hl[0]))
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False)
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, legend_height / height, 1, 1))
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def results_table(results: Sequence[RunResult], conditions: Sequence[Condition], tasks: Sequence[str],
+                  scores: Mapping[Condition, Mapping[str, np.ndarray]], reps: int) -> list[str]:  # fmt: skip
+    """Markdown rows: per condition, the final return per task (mean ± 95% bootstrap CI, n) and the IQM score."""
+    lines = [
+        "| condition | " + " | ".join(tasks) + " | normalised score: IQM [95% CI] |",
+        "|---|" + "---|" * len(tasks) + "---|",
+    ]
+    for c in conditions:
+        cells = []
+        for task in tasks:
+            finals = np.array([r.final_return for r in results if r.task == task and r.condition == c])
+            finals = finals[np.isfinite(finals)]
+            if not len(finals):
+                cells.append("–")
+                continue
+            mean, low, high = (float(v[0]) for v in bootstrap_mean_band(finals[:, None], reps=reps))
+            cells.append(f"{mean:.1f} [{low:.1f}, {high:.1f}] (n={len(finals)})")
+        if c.is_baseline:
+            score = "1 (reference)"
+        else:
+            point, low, high = stratified_bootstrap_ci(scores.get(c, {}), reps=reps)
+            score = "–" if math.isnan(point) else f"{point:.2f} [{low:.2f}, {high:.2f}]"
+        name = "true reward" if c.is_baseline else c.name
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {score} |")
+    return lines
+
+
+def score_table(conditions: Sequence[Condition], tasks: Sequence[str],
+                scores: Mapping[Condition, Mapping[str, np.ndarray]]) -> list[str]:  # fmt: skip
+    """Markdown rows: per preference condition, the mean normalised score per task and its runs' range."""
+    lines = ["| condition | " + " | ".join(tasks) + " |", "|---|" + "---|" * len(tasks)]
+    for c in conditions:
+        if c.is_baseline:
+            continue
+        cells = []
+        for task in tasks:
+            values = scores.get(c, {}).get(task, np.array([]))
+            values = values[np.isfinite(values)]
+            cells.append(f"{values.mean():.2f} ({values.min():.2f} to {values.max():.2f})" if len(values) else "–")
+        lines.append(f"| {c.name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+SECTION_TITLES = {
+    "budgets": ("Label budgets against RL on the true reward (the paper's figure 2)", "learning_curves.png"),
+    "ablations": ("Ablations (the paper's figure 5)", "ablation_curves.png"),
+    "teachers": ("Imperfect teachers (B-Pref, Lee et al. 2021)", "teacher_curves.png"),
+}
+
+
+def write_report(sweep_dir: Path, out: Path | None = None, bins: int = 50, reps: int = 2000,
+                 baseline: Literal["random", "zero"] = "random") -> Path:  # fmt: skip
+    """Plots (PNG) and tables (``report.md``) of a sweep's finished runs into ``out``; returns the markdown file."""
+    plan, results = load_results(sweep_dir, bins)
+    if not results:
+        raise ValueError(f"no finished run in {sweep_dir} yet: run the sweep first (prefrl sweep --resume {sweep_dir})")
+    out = Path(out) if out is not None else Path(sweep_dir) / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    scores = normalised_scores(results, baseline)
+    tasks = [t for t in plan.tasks if any(r.task == t for r in results)]
+    total = len(plan.tasks) * len(plan.conditions) * plan.seeds
+    lines = [
+        f"# Results of {Path(sweep_dir).name}",
+        "",
+        f"{len(results)} of {total} runs finished: {len(plan.tasks)} tasks x {len(plan.conditions)} conditions x "
+        f"{plan.seeds} seeds, {plan.steps:,} timesteps each. Final return: mean true episode return over the last "
+        f"10% of timesteps; brackets: 95% bootstrap confidence interval over seeds. Normalised score: "
+        + ("(R - R_random) / (R_true - R_random)" if baseline == "random" else "R / R_true")
+        + " per run, aggregated over tasks as an interquartile mean with a 95% stratified bootstrap CI.",
+    ]
+    for key, group in condition_groups(plan.conditions).items():
+        title, png = SECTION_TITLES[key]
+        plot_curves(results, group, tasks, plan.steps, out / png, title)
+        lines += ["", f"## {title}", "", f"![{title}]({png})", ""]
+        lines += results_table(results, group, tasks, scores, reps)
+        lines += ["", "Normalised score per task: mean over seeds (lowest to highest run).", ""]
+        lines += score_table(group, tasks, scores)
+        if key == "ablations":
+            ablations = dict.fromkeys(a for c in group for a in c.ablations)
+            lines += [""] + [f"* **{a.value}**: {a.description}" for a in ablations]
+    report = out / "report.md"
+    report.write_text("\n".join(lines) + "\n")
+    return report
+
+
+def main(config: ReportConfig) -> int:
+    """``prefrl report``: writes the report and prints where."""
+    report = write_report(config.sweep_dir, config.out, config.bins, config.reps, config.baseline)
+    print(f"report: {report}")
+    return 0
+
+
+if (
+    __name__ == "__main__"
+):  # python -m prefrl.experiments.report SWEEP_DIR  (until `prefrl report` is wired into prefrl.cli)
+    try:
+        sys.exit(main(tyro.cli(ReportConfig)))
+    except ValueError as e:
+        print(f"prefrl report: error: {e}", file=sys.stderr)
+        sys.exit(2)

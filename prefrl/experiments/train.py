@@ -1,0 +1,208 @@
+"""The outer loop of a preference run, top to bottom (Christiano et al., 2017, section 2.2).
+
+    prefrl train --env prefrl/Hopper-v0 --labels 700 --steps 1000000 --seed 0
+
+1. Ask for 25% of the label budget about clips of the randomly initialised policy; fit r_hat to the answers.
+2. Repeat until ``steps``: one PPO iteration on the current r_hat; cut clips from the episodes it just
+   completed; ask about the pairs the ensemble disagrees on most, as many as the schedule says are due;
+   add whatever answers have arrived (never waiting for them) and refit r_hat.
+3. Save the policy, r_hat, the metrics, a learning-curve plot and a video of the final policy.
+
+The paper runs these as three asynchronous processes; prefrl interleaves them in one process, which on a
+laptop CPU is both simpler and faster, and keeps the loop readable. Teachers stay asynchronous: the loop only
+polls them. The parts live beside this file: ``learner`` (r_hat and the teacher), ``checkpoint``, ``logs``;
+the agent and its env stack in ``prefrl.rl``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections import deque
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from stable_baselines3.common.logger import configure
+from stable_baselines3.common.utils import set_random_seed
+from tqdm import tqdm
+
+import prefrl.envs
+from prefrl.config import FINAL_VIDEO_SEED, TrainConfig
+from prefrl.experiments.checkpoint import load_agent, read_state, restore, save_checkpoint
+from prefrl.experiments.learner import PreferenceLearner, make_learner
+from prefrl.experiments.logs import EPISODES_FIELDS, METRICS_FIELDS, CsvLog, truncate_csv
+from prefrl.experiments.plotting import plot_learning_curve
+from prefrl.learning.reward_model import EnsembleRewardFn
+from prefrl.rl.agent import collect_episodes, make_agent, record_video
+from prefrl.rl.hyperparams import ppo_hyperparams
+from prefrl.rl.vec_env import make_vec_env
+from prefrl.run_dir import RunFiles
+from prefrl.segment import Segment
+from prefrl.store import PreferenceStore
+from prefrl.teachers.base import Teacher
+
+
+def run(config: TrainConfig, teacher: Teacher | None = None) -> Path:
+    """Train one run as ``config`` says; returns its run directory.
+
+    Args:
+        config: What to learn, and how.
+        teacher: A teacher of your own (anything with ``ask`` and ``answers``, see ``Teacher``) instead of the one
+            ``config.teacher`` names.
+    """
+    files = prepare_run_dir(config)
+    config = TrainConfig.from_json(files.config.read_text())  # the resolved config, as resumed
+    state = read_state(files)
+    resuming = state is not None
+    spec = prefrl.envs.task_spec(config.env)
+    hp = ppo_hyperparams(config.env)
+    set_random_seed(config.seed)
+    torch.set_num_threads(1)  # small networks: threads cost more than they bring, and runs go in parallel
+    rng = np.random.default_rng(config.seed)
+
+    learner: PreferenceLearner | None = None
+    reward_fn = None
+    labeling = None
+    if not config.true_reward:
+        if teacher is None and config.teacher == "human":
+            labeling = start_labeling(config, files)
+        learner = make_learner(config, files, rng, teacher, on_ask=labeling.wake if labeling else None)
+        reward_fn = EnsembleRewardFn(learner.model)
+    venv, recorder = make_vec_env(config.env, hp, config.seed, reward_fn)
+    agent = load_agent(files, venv) if resuming else make_agent(hp, venv, config.seed)
+    agent.set_logger(configure(str(files.tensorboard), ["tensorboard"]))
+    if state is not None:
+        restore(files, venv, learner, state)
+        for log in (files.metrics, files.episodes):  # rows written after the checkpoint will be written again
+            truncate_csv(log, max_timestep=state["timesteps"])
+
+    started = time.time() - (state or {}).get("wall_time", 0.0)
+    recent: deque[Segment] = deque(maxlen=max(4, 2 * hp.rollout_steps // spec.horizon))
+    last_returns: deque[float] = deque(maxlen=10)  # for the progress bar: iterations may finish no episode
+    metrics = CsvLog(files.metrics, METRICS_FIELDS, append=resuming)
+    episodes_log = CsvLog(files.episodes, EPISODES_FIELDS, append=resuming)
+
+    # 1. Labels about the randomly initialised policy, before RL starts.
+    if learner is not None and not resuming:
+        recent.extend(collect_episodes(agent, venv, recorder, hp.rollout_steps, spec.horizon))
+        learner.ask(list(recent), learner.schedule.initial_labels, timestep=0)
+        learner.collect_and_fit(config.reward_fit_steps_initial, config.reward_fit_steps_per_label)
+
+    # 2. RL on the current r_hat, asking and learning as it goes.
+    next_checkpoint = (agent.num_timesteps // config.checkpoint_every + 1) * config.checkpoint_every
+    bar = tqdm(
+        total=config.steps,
+        initial=agent.num_timesteps,
+        unit="step",
+        disable=not config.progress,
+        desc=f"{spec.env_id} {config.condition}",
+        dynamic_ncols=True,
+    )
+    while agent.num_timesteps < config.steps:
+        agent.learn(hp.rollout_steps, reset_num_timesteps=False)
+        finished = recorder.pop_episodes()
+        recent.extend(finished)
+        true_returns = [ep.true_return for ep in finished]
+        last_returns.extend(true_returns)
+        learned_returns = [float(reward_fn(ep.obs, ep.actions).sum()) for ep in finished] if reward_fn else []
+        for ret, lret in zip(true_returns, learned_returns or [math.nan] * len(finished)):
+            episodes_log.write([agent.num_timesteps, ret, lret])
+        row = {
+            "timesteps": agent.num_timesteps,
+            "wall_time": time.time() - started,
+            "true_return": mean(true_returns),
+            "learned_return": mean(learned_returns),
+            "episodes": len(finished),
+        }
+        if learner is not None:
+            if labeling is not None:  # shown on the labeling page
+                learner.store.set_meta("agent_timestep", str(agent.num_timesteps))
+            due = learner.schedule.labels_due(agent.num_timesteps) - learner.store.count_queries()
+            learner.ask(list(recent), due, agent.num_timesteps)
+            learner.collect_and_fit(config.reward_fit_steps_initial, config.reward_fit_steps_per_label)
+            row |= learner.metrics()
+            for key in ("labels", "val_accuracy", "l2"):
+                agent.logger.record(f"preferences/{key}", row[key])
+        agent.logger.record("rollout/true_return", row["true_return"])
+        metrics.write([row.get(k, math.nan) for k in METRICS_FIELDS])
+        bar.update(agent.num_timesteps - bar.n)
+        bar.set_postfix(progress_postfix(row, mean(list(last_returns))), refresh=False)
+        if agent.num_timesteps >= next_checkpoint or agent.num_timesteps >= config.steps:
+            save_checkpoint(files, agent, venv, learner, time.time() - started, config.keep_checkpoints)
+            next_checkpoint += config.checkpoint_every
+    bar.close()
+    train_seconds = time.time() - started
+    metrics.close()
+    episodes_log.close()
+
+    # 3. What a person wants to look at.
+    plot_learning_curve(files.metrics, files.episodes, files.plot, title=f"{spec.env_id} ({config.condition})")
+    summary = {
+        "env": config.env,
+        "condition": config.condition,
+        "seed": config.seed,
+        "timesteps": agent.num_timesteps,
+        "train_seconds": train_seconds,
+        "labels": learner.store.count_answers() if learner else 0,
+    }
+    if config.video:
+        summary["video_episode_true_return"] = record_video(config.env, agent, venv, files.video, FINAL_VIDEO_SEED)
+    files.summary.write_text(json.dumps(summary, indent=2))
+    venv.close()
+    if labeling is not None:
+        labeling.stop()
+    if learner is not None:
+        learner.store.close()
+    return files.root
+
+
+def prepare_run_dir(config: TrainConfig) -> RunFiles:
+    """Create the run directory (or check the one to resume); never overwrites anything."""
+    config.check()
+    if config.resume is not None:
+        files = RunFiles(Path(config.resume))
+        if not files.config.is_file():
+            raise ValueError(f"{files.root} is not a prefrl run directory (no {RunFiles.CONFIG}); check --resume")
+        saved = TrainConfig.from_json(files.config.read_text())
+        if not saved.true_reward:
+            PreferenceStore.open(files.db).close()  # fail early on a corrupt or foreign database
+        return files
+    prefrl.envs.task_spec(config.env)  # fail early on an unknown env id
+    root = Path(config.out) if config.out is not None else config.default_run_dir()
+    if root.exists():
+        raise ValueError(f"run directory {root} already exists; pass --resume {root} to continue it, or another --out")
+    root.mkdir(parents=True)
+    files = RunFiles(root)
+    files.config.write_text(replace(config, out=root).to_json())
+    return files
+
+
+def start_labeling(config: TrainConfig, files: RunFiles):
+    """Serve the labeling page from background threads of this process, and print its URL.
+
+    The human teacher only reads the answers the page commits to the store, so training never waits for them.
+    """
+    from prefrl.labeling.web.server import LabelServer  # only a run with a human teacher loads the web app
+
+    if not files.db.exists():
+        PreferenceStore.create(files.db, config.env).close()
+    server = LabelServer(files.root, config.labels, config.label_host, config.label_port).start()
+    print(f"label the clips at {server.url}", flush=True)
+    return server
+
+
+def progress_postfix(row: dict[str, float], recent_return: float) -> dict[str, str]:
+    """What the progress bar shows: the true return of the last 10 episodes, and the labels."""
+    postfix = {"return": f"{recent_return:.0f}"}
+    if "labels" in row:
+        postfix |= {"labels": f"{row['labels']:.0f}", "val_acc": f"{row['val_accuracy']:.2f}"}
+        if row["queries"] > row["labels"]:  # a human teacher: pairs wait for answers while training goes on
+            postfix["waiting"] = f"{row['queries'] - row['labels']:.0f}"
+    return postfix
+
+
+def mean(values: list[float]) -> float:
+    return float(np.mean(values)) if values else math.nan

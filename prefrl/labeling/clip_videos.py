@@ -1,0 +1,132 @@
+"""``ClipVideoWorker``: renders the videos of the pairs a labeler will see next, in a background thread.
+
+Only pairs about to be served are rendered (``LabelQueue.to_render``: a few ahead of the labelers, in serving
+order), from the simulator states stored with each clip, into ``<clip folder>/<clip id>.mp4``. A video is written
+to a temporary name and renamed, so the page never gets half a file; the pair becomes servable only once both of
+its videos are in place.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from prefrl.labeling.queue import LabelQueue
+from prefrl.rl.render import ClipRenderer, RenderingUnavailable, frame_stride, open_renderer, write_video
+from prefrl.store import PreferenceStore
+
+MAX_FPS = 50.0
+"""Videos keep every k-th step so they play at most this many frames per second (Hopper steps at 125 Hz)."""
+
+
+def video_path(clip_dir: Path, clip_id: int) -> Path:
+    """Where the video of one clip lives."""
+    return clip_dir / f"{clip_id}.mp4"
+
+
+def render_frames(renderer: ClipRenderer, qpos: np.ndarray, qvel: np.ndarray) -> tuple[np.ndarray, float]:
+    """One clip's frames (every k-th step, at most ``MAX_FPS``) and their frame rate."""
+    every = frame_stride(renderer.fps, MAX_FPS)
+    return renderer.render(qpos[::every], qvel[::every]), renderer.fps / every
+
+
+def encode_clip(frames: np.ndarray, fps: float, path: Path) -> Path:
+    """Encode frames to an mp4 at ``path``, atomically (x264 "ultrafast": short clips, latency first)."""
+    tmp = path.with_name(f".{path.stem}.tmp.mp4")
+    write_video(frames, tmp, fps=fps, preset="ultrafast")
+    tmp.replace(path)
+    return path
+
+
+class ClipVideoWorker(threading.Thread):
+    """Keeps ``ahead`` pairs rendered and ready for the labelers of one run.
+
+    Call ``wake`` when new pairs were stored or a pair was served; without a wake the worker looks again every
+    ``recheck_seconds`` (for pairs stored by another process: a trainer feeding ``prefrl label``).
+
+    Args:
+        db_path: The run's preference database (the worker opens its own connection).
+        clip_dir: Where videos go.
+        ahead: Pairs to keep ready.
+        width, height: Video size in pixels.
+        pretty: Shadows, reflections and anti-aliasing (slower).
+        on_error: Called with the error if rendering stops (e.g. no OpenGL); the worker then ends.
+    """
+
+    def __init__(
+        self,
+        db_path: Path,
+        clip_dir: Path,
+        ahead: int = 8,
+        width: int = 320,
+        height: int = 240,
+        pretty: bool = False,
+        recheck_seconds: float = 1.0,
+        on_error: Callable[[Exception], None] | None = None,
+    ):
+        super().__init__(name="prefrl-clip-videos", daemon=True)
+        self.db_path, self.clip_dir = Path(db_path), Path(clip_dir)
+        self.ahead, self.width, self.height, self.pretty = ahead, width, height, pretty
+        self.recheck_seconds = recheck_seconds
+        self.on_error = on_error
+        self.error: Exception | None = None
+        self.ready = threading.Event()  # set once the renderer works (or failed: see ``error``)
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    def run(self) -> None:
+        self.clip_dir.mkdir(parents=True, exist_ok=True)
+        store = PreferenceStore.open(self.db_path)
+        try:
+            # The GL context belongs to the thread that made it, so the renderer is made here.
+            renderer = open_renderer(store.env_id, self.width, self.height, self.pretty)
+        except RenderingUnavailable as e:
+            self._fail(e)
+            store.close()
+            return
+        self.ready.set()
+        queue = LabelQueue(store)
+        try:
+            while not self._stopping.is_set():
+                self._wake.clear()
+                todo = queue.to_render(self.ahead)
+                for query_id, left, right in todo:
+                    # ffmpeg encodes one clip in its own process while this thread renders the next one
+                    encoders = []
+                    for clip_id in (left, right):
+                        path = video_path(self.clip_dir, clip_id)
+                        if not path.exists():
+                            clip = store.clip(clip_id)
+                            frames, fps = render_frames(renderer, clip.qpos, clip.qvel)
+                            encoders.append(threading.Thread(target=encode_clip, args=(frames, fps, path)))
+                            encoders[-1].start()
+                    for encoder in encoders:
+                        encoder.join()
+                    if not all(video_path(self.clip_dir, c).exists() for c in (left, right)):
+                        raise RuntimeError(f"the videos of pair {query_id} were not written")
+                    queue.mark_rendered(query_id)
+                    if self._stopping.is_set():
+                        break
+                if not todo:
+                    self._wake.wait(self.recheck_seconds)
+        except Exception as e:  # a worker that dies silently would leave the page waiting forever
+            self._fail(e)
+        finally:
+            renderer.close()
+            store.close()
+
+    def _fail(self, error: Exception) -> None:
+        self.error = error
+        self.ready.set()
+        if self.on_error is not None:
+            self.on_error(error)

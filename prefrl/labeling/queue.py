@@ -1,0 +1,245 @@
+"""``LabelQueue``: which stored pair a human labeler sees next, and how their answers enter the store.
+
+The queue lives in the run's SQLite database, so a labeling server in the trainer's process and another one
+started later (``prefrl label RUN_DIR``) share it. Its rules, after rl-teacher:
+
+* only pairs whose videos are rendered are served; the renderer renders pairs in serving order, a few ahead;
+* most uncertain first, but a pair chosen more than ``stale_steps`` agent timesteps ago goes behind every fresh
+  one (the policy it shows has moved on; it is served only when nothing fresher waits);
+* a served pair is leased to one labeler for ``lease_seconds``; an expired lease puts it back in the queue;
+* an answer is accepted only from the labeler holding the pair's unexpired lease, and only once; it is
+  committed before ``answer`` returns;
+* a labeler can undo their last answer within ``undo_seconds``; a ``HumanTeacher`` hands answers to the trainer
+  only once they are older than that, so the trainer never learns from an answer that is later undone.
+
+Every method is one transaction; a refused call (``QueueError``) leaves the database unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+from prefrl.preference import Answer, Preference
+from prefrl.store import PreferenceStore
+from prefrl.teachers.human import HumanTeacher
+
+LEASE_SECONDS = 120.0
+"""How long a shown pair stays reserved for its labeler."""
+STALE_STEPS = 100_000
+"""Pairs chosen this many agent timesteps ago are shown only when nothing fresher waits."""
+
+LABELER_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.@-]{0,63}")
+"""What a labeler name may look like (it is shown on the stats view and written to exports)."""
+
+
+class QueueError(Exception):
+    """A labeler's request the queue refuses; nothing was changed.
+
+    Attributes:
+        kind: ``"not_found"`` (no such pair) or ``"conflict"`` (the pair is not theirs to answer, or there is
+            nothing to undo).
+    """
+
+    def __init__(self, kind: Literal["not_found", "conflict"], message: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A pair shown to a labeler.
+
+    Attributes:
+        query_id: The pair (``Query.id``).
+        left_clip, right_clip: Clip ids of its two clips (their videos are ``<clip id>.mp4``).
+        timestep: Agent timestep when the pair was chosen.
+        uncertainty: The selector's score.
+        expires_at: Unix time the lease ends.
+    """
+
+    query_id: int
+    left_clip: int
+    right_clip: int
+    timestep: int
+    uncertainty: float
+    expires_at: float
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the labeling page shows about the run.
+
+    Attributes:
+        labels: Answers stored (by anyone, including imports).
+        waiting: Pairs not answered yet.
+        ready: Of those, pairs rendered and not leased: what labelers can get right now.
+        agent_timestep: The trainer's last reported timestep (0 before it reports).
+        labelers: Answers per labeler.
+    """
+
+    labels: int
+    waiting: int
+    ready: int
+    agent_timestep: int
+    labelers: dict[str, int]
+
+
+def check_labeler(labeler: str) -> str:
+    """``labeler`` if it is a valid name, else ``ValueError`` saying what a name may contain."""
+    if not isinstance(labeler, str) or not LABELER_PATTERN.fullmatch(labeler):
+        raise ValueError("a labeler name is 1 to 64 letters, digits, spaces or _.@- and starts with a letter or digit")
+    return labeler
+
+
+# Serving order: fresh pairs first, then the most uncertain, then the oldest. ``:fresh_from`` is a timestep.
+_ORDER = "ORDER BY (q.timestep >= :fresh_from) DESC, q.uncertainty DESC, q.id"
+_UNANSWERED = "q.id NOT IN (SELECT query_id FROM answers)"
+_LEASED = "q.id IN (SELECT query_id FROM leases WHERE expires_at > :now)"
+
+
+class LabelQueue:
+    """The labeling side of a run's ``PreferenceStore``.
+
+    Args:
+        store: The run's store (a connection of its own: a queue is used from the server's threads).
+        lease_seconds: How long a served pair stays reserved for its labeler.
+        undo_seconds: How long after answering a labeler may undo.
+        stale_steps: Pairs chosen this many agent timesteps before the agent's current one are served last.
+    """
+
+    def __init__(
+        self,
+        store: PreferenceStore,
+        lease_seconds: float = LEASE_SECONDS,
+        undo_seconds: float = HumanTeacher.UNDO_SECONDS,
+        stale_steps: int = STALE_STEPS,
+    ):
+        if lease_seconds <= 0 or undo_seconds < 0 or stale_steps < 0:
+            raise ValueError("lease_seconds must be positive, undo_seconds and stale_steps non-negative")
+        self.store = store
+        self.lease_seconds = lease_seconds
+        self.undo_seconds = undo_seconds
+        self.stale_steps = stale_steps
+
+    def _params(self, now: float) -> dict[str, float]:
+        agent_timestep = int(self.store.meta("agent_timestep", "0") or 0)
+        return {"now": now, "fresh_from": agent_timestep - self.stale_steps}
+
+    def lease_next(self, labeler: str, holding: frozenset[int] = frozenset()) -> Lease | None:
+        """Lease the next pair to ``labeler``; ``None`` if no rendered pair is free.
+
+        A pair the labeler already leases but does not hold (say, after reloading the page) is given back to them
+        first, with a fresh lease.
+
+        Args:
+            labeler: Who will see it.
+            holding: Pairs the labeler's page already has (shown or preloaded); never returned.
+        """
+        check_labeler(labeler)
+        now = time.time()
+        with self.store.transaction() as db:
+            params = self._params(now) | {"labeler": labeler}
+            exclude = ",".join(str(int(i)) for i in holding) or "-1"
+            row = (
+                db.execute(
+                    f"SELECT q.id FROM queries q JOIN leases l ON l.query_id = q.id "
+                    f"WHERE l.labeler = :labeler AND l.expires_at > :now AND {_UNANSWERED} AND q.id NOT IN ({exclude}) "
+                    f"{_ORDER} LIMIT 1",
+                    params,
+                ).fetchone()
+                or db.execute(
+                    f"SELECT q.id FROM queries q WHERE q.rendered_at IS NOT NULL AND {_UNANSWERED} AND NOT {_LEASED} "
+                    f"AND q.id NOT IN ({exclude}) {_ORDER} LIMIT 1",
+                    params,
+                ).fetchone()
+            )
+            if row is None:
+                return None
+            expires = now + self.lease_seconds
+            db.execute("INSERT OR REPLACE INTO leases VALUES (?, ?, ?)", (row[0], labeler, expires))
+            return self._lease(db, row[0], expires)
+
+    @staticmethod
+    def _lease(db, query_id: int, expires_at: float) -> Lease:
+        q = db.execute(
+            "SELECT left_clip, right_clip, timestep, uncertainty FROM queries WHERE id = ?", (query_id,)
+        ).fetchone()
+        return Lease(query_id, q[0], q[1], q[2], q[3], expires_at)
+
+    def answer(self, query_id: int, preference: Preference, labeler: str) -> Answer:
+        """Store ``labeler``'s answer to a pair they lease; returns it once committed.
+
+        Raises:
+            QueueError: No such pair (``not_found``); already answered, never leased to this labeler, or the
+                lease expired (``conflict``).
+        """
+        check_labeler(labeler)
+        with self.store.transaction() as db:
+            now = time.time()
+            if db.execute("SELECT 1 FROM queries WHERE id = ?", (query_id,)).fetchone() is None:
+                raise QueueError("not_found", f"no pair {query_id}")
+            if db.execute("SELECT 1 FROM answers WHERE query_id = ?", (query_id,)).fetchone() is not None:
+                raise QueueError("conflict", f"pair {query_id} is already answered")
+            lease = db.execute("SELECT labeler, expires_at FROM leases WHERE query_id = ?", (query_id,)).fetchone()
+            if lease is None or lease[0] != labeler:
+                raise QueueError("conflict", f"pair {query_id} is not leased to {labeler}; ask for the next pair")
+            if lease[1] <= now:
+                raise QueueError("conflict", f"the lease on pair {query_id} expired; ask for the next pair")
+            answer = Answer(query_id, preference, labeler, now)
+            db.execute("INSERT INTO answers VALUES (?, ?, ?, ?)", (query_id, preference.value, labeler, now))
+            db.execute("DELETE FROM leases WHERE query_id = ?", (query_id,))
+        return answer
+
+    def undo(self, labeler: str) -> Lease:
+        """Take back ``labeler``'s last answer (if younger than ``undo_seconds``) and lease its pair to them again.
+
+        Raises:
+            QueueError: ``conflict`` when they have no answer young enough to undo.
+        """
+        check_labeler(labeler)
+        with self.store.transaction() as db:
+            now = time.time()
+            row = db.execute(
+                "SELECT query_id, answered_at FROM answers WHERE labeler = ? ORDER BY answered_at DESC LIMIT 1",
+                (labeler,),
+            ).fetchone()
+            if row is None or now - row[1] >= self.undo_seconds:
+                raise QueueError("conflict", f"{labeler} has no answer from the last {self.undo_seconds:g} s to undo")
+            db.execute("DELETE FROM answers WHERE query_id = ?", (row[0],))
+            expires = now + self.lease_seconds
+            db.execute("INSERT OR REPLACE INTO leases VALUES (?, ?, ?)", (row[0], labeler, expires))
+            return self._lease(db, row[0], expires)
+
+    def progress(self) -> Progress:
+        """Counts for the page's progress line and stats view."""
+        db = self.store.connection
+        params = self._params(time.time())
+        labels = db.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
+        waiting = db.execute(f"SELECT COUNT(*) FROM queries q WHERE {_UNANSWERED}").fetchone()[0]
+        ready = db.execute(
+            f"SELECT COUNT(*) FROM queries q WHERE q.rendered_at IS NOT NULL AND {_UNANSWERED} AND NOT {_LEASED}",
+            params,
+        ).fetchone()[0]
+        labelers = dict(db.execute("SELECT labeler, COUNT(*) FROM answers GROUP BY labeler ORDER BY labeler"))
+        return Progress(labels, waiting, ready, int(self.store.meta("agent_timestep", "0") or 0), labelers)
+
+    def to_render(self, ahead: int) -> list[tuple[int, int, int]]:
+        """Pairs to render now, as ``(query id, left clip, right clip)``, in serving order.
+
+        Those of the next ``ahead`` pairs to serve that are not rendered yet: a new pair that goes to the front
+        of the queue is rendered at once, one at the back waits until labelers get near it.
+        """
+        rows = self.store.connection.execute(
+            f"SELECT q.id, q.left_clip, q.right_clip, q.rendered_at FROM queries q WHERE {_UNANSWERED} "
+            f"AND NOT {_LEASED} {_ORDER} LIMIT :n",
+            self._params(time.time()) | {"n": ahead},
+        ).fetchall()
+        return [(query_id, left, right) for query_id, left, right, rendered in rows if rendered is None]
+
+    def mark_rendered(self, query_id: int) -> None:
+        """Record that both videos of a pair are written (it can now be served)."""
+        with self.store.transaction() as db:
+            db.execute("UPDATE queries SET rendered_at = ? WHERE id = ?", (time.time(), query_id))

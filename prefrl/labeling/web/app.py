@@ -1,0 +1,201 @@
+"""The labeling web app (FastAPI): the page, its JSON API and the clip videos.
+
+Endpoints (every ``/api`` one answers JSON; a refused request gets a 4xx with ``{"error": ...}`` and changes
+nothing):
+
+* ``GET /``: the labeling page; ``GET /static/...``: its script and style.
+* ``POST /api/next`` ``{labeler, holding}``: lease the next pair to ``labeler`` (``pair`` is null when none is
+  rendered yet).
+* ``POST /api/answer`` ``{query_id, labeler, preference}``: answered only after it is committed.
+* ``POST /api/undo`` ``{labeler}``: take back the labeler's last answer; its pair is leased to them again.
+* ``GET /api/stats``: progress and answers per labeler.
+* ``GET /clips/<clip id>.mp4``: a rendered clip (only from the run's clip folder).
+
+With a ``token`` every request must carry it: as ``?token=`` (the page's URL; it then sets a cookie), an
+``X-Prefrl-Token`` header, or that cookie.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from starlette.exceptions import HTTPException
+
+from prefrl.labeling.queue import LabelQueue, Lease, QueueError, check_labeler
+from prefrl.preference import Preference
+
+STATIC_DIR = Path(__file__).parent / "static"
+TOKEN_COOKIE, TOKEN_HEADER = "prefrl_token", "x-prefrl-token"
+_CLIP_NAME = re.compile(r"[0-9]{1,18}\.mp4")
+
+
+@dataclass
+class LabelSite:
+    """What the app serves.
+
+    Attributes:
+        queue: The run's label queue (its own store connection).
+        clip_dir: The only folder clip videos are served from.
+        instruction: The task's one-line instruction to labelers.
+        env_id: The task.
+        budget: The run's label budget (shown as labels / budget).
+        token: Required on every request when set (a server reachable from other machines).
+        on_change: Called after a pair was leased or answered (wakes the renderer).
+        render_error: Returns why rendering stopped, if it did (shown on the page).
+    """
+
+    queue: LabelQueue
+    clip_dir: Path
+    instruction: str
+    env_id: str
+    budget: int | None = None
+    token: str | None = None
+    on_change: Callable[[], None] = lambda: None
+    render_error: Callable[[], str | None] = lambda: None
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    labeler: str
+
+    @field_validator("labeler")
+    @classmethod
+    def _labeler(cls, value: str) -> str:
+        return check_labeler(value)
+
+
+class NextRequest(_Body):
+    holding: list[int] = Field(default_factory=list, max_length=16)
+    """Pairs the page already has (shown or preloaded)."""
+
+
+class AnswerRequest(_Body):
+    query_id: int = Field(strict=True)
+    preference: Preference
+
+
+class UndoRequest(_Body):
+    pass
+
+
+def _error(status: int, message: str, **extra: object) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+def create_app(site: LabelSite) -> FastAPI:
+    """The FastAPI app serving ``site``."""
+    app = FastAPI(title="prefrl labeling", docs_url=None, redoc_url=None, openapi_url=None)
+    lock = threading.Lock()  # one store connection, used by the server's worker threads one at a time
+    clip_root = site.clip_dir.resolve()
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return _error(422, f"invalid request: {problems}")
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail))
+
+    @app.middleware("http")
+    async def _check_token(request: Request, call_next):
+        if site.token is None:
+            return await call_next(request)
+        given = (
+            request.query_params.get("token")
+            or request.headers.get(TOKEN_HEADER)
+            or request.cookies.get(TOKEN_COOKIE)
+            or ""
+        )
+        if not hmac.compare_digest(given.encode(), site.token.encode()):
+            return _error(401, "missing or wrong token: open the URL prefrl printed (it ends in ?token=...)")
+        response = await call_next(request)
+        if request.query_params.get("token"):
+            response.set_cookie(TOKEN_COOKIE, site.token, httponly=True, samesite="strict")
+        return response
+
+    def progress() -> dict:
+        p = site.queue.progress()
+        return asdict(p) | {"budget": site.budget, "render_error": site.render_error()}
+
+    def pair(lease: Lease | None) -> dict | None:
+        if lease is None:
+            return None
+        return {
+            "query_id": lease.query_id,
+            "left": f"clips/{lease.left_clip}.mp4",
+            "right": f"clips/{lease.right_clip}.mp4",
+            "timestep": lease.timestep,
+            "uncertainty": lease.uncertainty,
+            "expires_at": lease.expires_at,
+        }
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-store"})
+
+    @app.get("/api/stats")
+    def stats() -> dict:
+        with lock:
+            return {"env_id": site.env_id, "instruction": site.instruction, "progress": progress()}
+
+    @app.post("/api/next")
+    def next_pair(body: NextRequest) -> dict:
+        with lock:
+            lease = site.queue.lease_next(body.labeler, frozenset(body.holding))
+            result = {"pair": pair(lease), "progress": progress()}
+        site.on_change()
+        return result
+
+    @app.post("/api/answer")
+    def answer(body: AnswerRequest) -> Response:
+        with lock:
+            try:
+                given = site.queue.answer(body.query_id, body.preference, body.labeler)
+            except QueueError as e:
+                return _error(404 if e.kind == "not_found" else 409, str(e))
+            result = {
+                "answer": {
+                    "query_id": given.query_id,
+                    "preference": given.preference.value,
+                    "labeler": given.labeler,
+                    "time": given.time,
+                },
+                "progress": progress(),
+            }
+        site.on_change()
+        return JSONResponse(result)
+
+    @app.post("/api/undo")
+    def undo(body: UndoRequest) -> Response:
+        with lock:
+            try:
+                lease = site.queue.undo(body.labeler)
+            except QueueError as e:
+                return _error(409, str(e))
+            return JSONResponse({"pair": pair(lease), "progress": progress()})
+
+    @app.get("/clips/{name}")
+    def clip(name: str) -> Response:
+        # Only "<digits>.mp4", looked up in the clip folder: no other file can be named.
+        if not _CLIP_NAME.fullmatch(name):
+            return _error(404, f"no clip {name!r}")
+        path = (clip_root / name).resolve()
+        if path.parent != clip_root or not path.is_file():
+            return _error(404, f"no clip {name!r} (not rendered yet?)")
+        return FileResponse(
+            path, media_type="video/mp4", headers={"Cache-Control": "private, max-age=86400, immutable"}
+        )
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

@@ -1,0 +1,119 @@
+import json
+
+import numpy as np
+import pytest
+
+from prefrl.experiments.report import (
+    RunResult,
+    bootstrap_mean_band,
+    condition_groups,
+    iqm,
+    normalised_scores,
+    stratified_bootstrap_ci,
+    write_report,
+)
+from prefrl.experiments.results import binned_curve, final_return, initial_return
+from prefrl.experiments.sweep import Condition, SweepPlan, split_conditions
+
+
+def test_iqm_on_known_numbers():
+    assert iqm(np.arange(1, 9)) == pytest.approx(4.5)  # mean of 3, 4, 5, 6
+    assert iqm([1, 2, 3, 100]) == pytest.approx(2.5)  # the outlier is cut
+    assert iqm([1, 2, 3, 4, 100]) == pytest.approx(3.0)  # floor(5 / 4) = 1 cut from each end
+    assert iqm([[1, 2, 3, 100], [4, 4, 4, 4]], axis=1) == pytest.approx([2.5, 4.0])
+
+
+def test_stratified_bootstrap_keeps_each_tasks_share():
+    # Task a scores 0, task b scores 1: every stratified replicate has half of each, so the mean never moves
+    # (an unstratified bootstrap would spread it).
+    scores = {"a": np.zeros(4), "b": np.ones(4)}
+    assert stratified_bootstrap_ci(scores, statistic=np.mean, reps=200) == (0.5, 0.5, 0.5)
+    point, low, high = stratified_bootstrap_ci({"a": np.array([0.0, 1.0, 2.0, 3.0, np.nan]), "b": np.array([5.0])})
+    assert point == pytest.approx(iqm([0, 1, 2, 3, 5]))
+    assert low <= point <= high and low >= 0 and high <= 5
+    assert np.isnan(stratified_bootstrap_ci({})[0])
+
+
+def test_bootstrap_band_brackets_the_mean():
+    curves = np.array([[1.0, np.nan], [3.0, np.nan], [2.0, 4.0]])
+    mean, low, high = bootstrap_mean_band(curves, reps=500)
+    assert mean == pytest.approx([2.0, 4.0])
+    assert 1.0 <= low[0] <= 2.0 <= high[0] <= 3.0 and low[1] == high[1] == 4.0
+
+
+def result(task, condition, final, initial=0.0, seed=0):
+    return RunResult(task, Condition.parse(condition), seed, final, initial, np.array([initial, final]))
+
+
+def test_normalised_score_on_known_numbers():
+    results = [
+        result("Hopper", "true", 100.0, initial=10.0),
+        result("Hopper", "true", 120.0, initial=10.0, seed=1),  # R_true = 110, R_random = 10
+        result("Hopper", "700", 60.0, initial=10.0),
+        result("Reacher", "true", -10.0, initial=-50.0),
+        result("Reacher", "700", -20.0, initial=-50.0),
+        result("Swimmer", "700", 5.0),  # no true-reward run: left out
+    ]
+    scores = normalised_scores(results)
+    assert scores[Condition(700)]["Hopper"] == pytest.approx([0.5])
+    assert scores[Condition(700)]["Reacher"] == pytest.approx([0.75])  # negative returns, still sensible
+    assert "Swimmer" not in scores[Condition(700)]
+    assert normalised_scores(results, "zero")[Condition(700)]["Hopper"] == pytest.approx([60 / 110])
+
+
+def test_groups_put_references_next_to_ablations_and_teachers():
+    conditions = split_conditions(["true,350,700,700+no-ensemble,700@mistake:eps=0.1"])
+    groups = {k: [c.name for c in v] for k, v in condition_groups(conditions).items()}
+    assert groups == {
+        "budgets": ["true", "350", "700"],
+        "ablations": ["true", "700", "700+no-ensemble"],
+        "teachers": ["true", "700", "700@mistake:eps=0.1"],
+    }
+
+
+def write_run(run_dir, steps, returns):
+    """A finished fake run: episodes evenly over the run with the given true returns."""
+    run_dir.mkdir(parents=True)
+    t = np.linspace(steps / len(returns), steps, len(returns)).astype(int)
+    rows = "".join(f"{a},{b},nan\n" for a, b in zip(t, returns))
+    (run_dir / "episodes.csv").write_text("timestep,true_return,learned_return\n" + rows)
+    (run_dir / "summary.json").write_text(json.dumps({"labels": 700}))
+
+
+def test_run_results_from_episodes(tmp_path):
+    write_run(tmp_path / "r", 1000, np.arange(10.0))  # episodes at 100, 200, ..., 1000
+    assert final_return(tmp_path / "r", 1000) == pytest.approx(9.0)  # only t = 1000 is in the last 10%
+    assert initial_return(tmp_path / "r") == 0.0
+    assert binned_curve(tmp_path / "r", 1000, 5) == pytest.approx([0.5, 2.5, 4.5, 6.5, 8.5])
+    assert np.isnan(binned_curve(tmp_path / "r", 1000, 20)[0])
+
+
+def test_report_of_a_small_sweep(tmp_path):
+    plan = SweepPlan(("Hopper", "Reacher"), tuple(split_conditions(["true,700,700+random-queries"])), 2, 1000)
+    (tmp_path / "sweep.json").write_text(plan.to_json())
+    rng = np.random.default_rng(0)
+    for run in plan.runs(tmp_path):
+        if run.seed == 1 and run.task == "Reacher" and run.condition.ablations:
+            continue  # an unfinished run is left out
+        top = {"true": 100.0, "pref700": 80.0}.get(run.condition.slug, 40.0)
+        write_run(run.run_dir, 1000, np.linspace(0, top, 20) + rng.normal(size=20))
+    report = write_report(tmp_path, reps=200)
+    text = report.read_text()
+    assert "11 of 12 runs finished" in text
+    assert (tmp_path / "report" / "learning_curves.png").stat().st_size > 10_000
+    assert (tmp_path / "report" / "ablation_curves.png").exists()
+    assert "random-queries**: pairs chosen uniformly at random" in text
+    row = next(line for line in text.splitlines() if line.startswith("| 700+random-queries"))
+    assert "(n=1)" in row and "(n=2)" in row
+    assert "| true reward |" in text
+    scores = text.split("Normalised score per task")[1].split("##")[0]  # the first section's
+    row = next(line for line in scores.splitlines() if line.startswith("| 700 |"))
+    means = [float(cell.split()[0]) for cell in row.strip("| ").split(" | ")[1:]]
+    assert len(means) == 2 and all(0.7 < m < 0.9 for m in means)  # ends at ~80, the true-reward runs at ~100
+    assert not any(line.startswith("| true reward |") for line in scores.splitlines())
+
+
+def test_report_needs_finished_runs(tmp_path):
+    (tmp_path / "sweep.json").write_text(SweepPlan(("Hopper",), (Condition(None),), 1, 10).to_json())
+    with pytest.raises(ValueError, match="no finished run"):
+        write_report(tmp_path)

@@ -1,0 +1,37 @@
+"""The background renderer: only the pairs about to be served, as H.264 mp4."""
+
+import time
+
+import imageio.v3 as iio
+
+from prefrl.labeling.clip_videos import ClipVideoWorker
+from prefrl.labeling.queue import LabelQueue
+from prefrl.store import PreferenceStore
+
+
+def wait_until_ready(queue, worker, pairs, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while queue.progress().ready < pairs:  # rendered pairs are seen through the database: look every 50 ms
+        assert worker.error is None and time.monotonic() < deadline
+        worker.wake()
+        time.sleep(0.05)
+
+
+def test_renders_only_the_pairs_ahead_of_the_labelers(hopper_run):
+    run = hopper_run(pairs=4, clip_steps=30)
+    worker = ClipVideoWorker(run / "preferences.sqlite", run / "clips", ahead=2, width=160, height=120)
+    worker.start()
+    queue = LabelQueue(PreferenceStore.open(run / "preferences.sqlite"))
+    try:
+        assert worker.ready.wait(30) and worker.error is None
+        wait_until_ready(queue, worker, 2)
+        assert sorted(p.name for p in (run / "clips").iterdir()) == ["5.mp4", "6.mp4", "7.mp4", "8.mp4"]
+        assert queue.lease_next("ann").query_id == 4  # serving one pair makes the worker render the next
+        wait_until_ready(queue, worker, 2)
+        assert (run / "clips" / "3.mp4").exists() and not (run / "clips" / "1.mp4").exists()
+    finally:
+        worker.stop()
+        worker.join(10)
+    meta = iio.immeta(run / "clips" / "5.mp4", plugin="FFMPEG")
+    assert meta["codec"] == "h264" and meta["size"] == (160, 120)
+    assert round(meta["fps"], 1) == round(125 / 3, 1)  # Hopper's 125 steps/s, every 3rd step

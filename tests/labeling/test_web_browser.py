@@ -1,0 +1,99 @@
+"""The labeling page in a real headless Chromium (Debian's ``chromium``, driven by Playwright).
+
+Set ``PREFRL_SCREENSHOT=page.png`` to keep a screenshot of the page with its rendered Hopper clips.
+"""
+
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no {CHROMIUM} (apt-get install chromium)")
+
+PLAYING = """() => {
+    const videos = [...document.querySelectorAll('.frame video')];
+    return videos.length === 2 && videos.every(v => v.readyState >= 2 && !v.paused && v.currentTime > 0);
+}"""
+
+
+@pytest.fixture
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def server(hopper_run):
+    from prefrl.labeling.web.server import LabelServer
+
+    with LabelServer(hopper_run(pairs=4, clip_steps=30), budget=700, port=0) as server:
+        yield server
+
+
+def answers(server):
+    with sqlite3.connect(server.store.path) as db:
+        return db.execute("SELECT query_id, preference, labeler FROM answers ORDER BY query_id").fetchall()
+
+
+def shown(page):
+    return int(page.get_attribute("body", "data-query-id") or 0)
+
+
+def press_and_wait(page, key, expected_next):
+    page.keyboard.press(key)
+    page.wait_for_function(f"document.body.dataset.queryId === '{expected_next}'", timeout=10_000)
+
+
+def test_label_with_the_keyboard(browser, server):
+    page = browser.new_page(viewport={"width": 1100, "height": 620})
+    page.add_init_script("localStorage.setItem('prefrl-labeler', 'ann')")  # the name typed on an earlier visit
+    page.goto(server.url)
+    page.wait_for_function(PLAYING, timeout=20_000)  # both clips decode and play (H.264 in Chromium)
+    assert page.text_content("#instruction").startswith("Move to the right")
+    assert shown(page) == 4  # the most uncertain pair first
+    if os.environ.get("PREFRL_SCREENSHOT"):
+        page.wait_for_timeout(300)
+        page.screenshot(path=os.environ["PREFRL_SCREENSHOT"])
+
+    press_and_wait(page, "ArrowLeft", 3)
+    press_and_wait(page, "ArrowUp", 2)
+    press_and_wait(page, "ArrowDown", 1)
+    press_and_wait(page, "Backspace", 2)  # undo: "can't tell" on pair 2 is taken back, pair 2 is shown again
+    press_and_wait(page, "ArrowRight", 1)
+    page.click("#left")
+    page.wait_for_function("document.body.dataset.queryId === ''")
+    assert page.is_visible("#empty")
+    assert answers(server) == [(1, "left", "ann"), (2, "right", "ann"), (3, "equal", "ann"), (4, "left", "ann")]
+    page.wait_for_function("document.querySelector('#progress').textContent.includes('4 labels of 700')")
+    assert "0 pairs waiting" in page.text_content("#progress")
+
+
+def test_next_pair_is_preloaded(browser, server):
+    """After an answer the next pair is already playable: it shows and plays with no wait for the network."""
+    page = browser.new_page()
+    page.goto(server.url)
+    page.wait_for_function(PLAYING, timeout=20_000)
+    page.wait_for_function("() => [...document.querySelectorAll('video')].length >= 2")
+    page.wait_for_timeout(500)  # let the preloaded pair buffer, as a labeler watching for 3 s would
+    start = time.monotonic()
+    press_and_wait(page, "ArrowLeft", 3)
+    page.wait_for_function(PLAYING, timeout=5_000)
+    assert time.monotonic() - start < 1.0
+    assert answers(server) == [(4, "left", "human")]
