@@ -1,6 +1,6 @@
 # Two commands do all the set-up (see README):
 #   make demo   install into .venv, then learn the Hopper from 700 synthetic preferences
-#   make test   install into .venv (with test tools and a headless Chromium), then run the test suite
+#   make test   install into .venv (with test tools and a headless Chromium), then lint, type-check and run the tests
 
 PYTHON ?= python3
 VENV := .venv
@@ -30,7 +30,8 @@ browser:
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 		else echo "chromium not found: browser tests will be skipped (install Debian's chromium to run them)"; fi; }
 
-test: install browser
+# What CI runs (.ci/run): lint, formatting, types, then the tests (the layer rules are tests/test_layers.py).
+test: install browser lint
 	$(BIN)/python -m pytest
 
 # Also the slow learning tests (minutes).
@@ -39,7 +40,9 @@ test-all: install browser
 
 lint: install
 	$(BIN)/python -m ruff check prefrl envs scripts tests
+	$(BIN)/python -m ruff format --check prefrl envs scripts tests
 	$(BIN)/python -m mypy
+	$(BIN)/python -m mypy envs  # envs/ installs as prefrl.envs: checked on its own
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,7 @@
 """prefrl's MuJoCo tasks, changed as in Christiano et al. (2017), section 3.1.1.
 
-Importing this module registers ``prefrl/<Task>-v0`` for the eight MuJoCo tasks of the paper, and for its two
+Importing this module registers ``prefrl/<Task>-v0`` for the eight MuJoCo tasks of the paper, ``-v1`` of
+Hopper, Walker2d and Ant (a fallen step pays nothing: see ``V1_TASKS``), and ``-v0`` of the paper's two
 novel behaviours (section 3.2: ``HopperBackflip``, ``HalfCheetahOneLeg``; see ``envs/behaviours.py``), built
 on gymnasium's v5 models, with the paper's two changes:
 
@@ -24,11 +25,16 @@ rendered later from its stored states.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
+
+from prefrl.behaviours.gait import HEALTHY_RANGES, gait
+from prefrl.behaviours.metrics import forward_speed
 
 CLIP_SECONDS = 1.5
 """The paper's clip length in seconds of the task."""
@@ -47,6 +53,7 @@ class TaskSpec:
         horizon: The fixed episode length in steps.
         instruction: The one-line instruction shown to a human labeler.
         clip_steps_override: Set where the paper's 1.5 s does not fit the task (see ``clip_steps``).
+        fallen_reward: What every fallen step pays (the v1 tasks: 0); ``None``: the model's own reward.
     """
 
     env_id: str
@@ -55,6 +62,7 @@ class TaskSpec:
     horizon: int
     instruction: str
     clip_steps_override: int | None = None
+    fallen_reward: float | None = None
 
     @property
     def clip_steps(self) -> int:
@@ -114,6 +122,20 @@ TASKS: dict[str, TaskSpec] = {
         ),
     ]
 }
+# v1: the tasks that v0 lets a fallen body win (lying down and pushing forward at 3 m/s earns 2.9 per step on
+# Hopper-v0, standing still 1.0). Every fallen step pays 0, what a standard, terminated episode earns after its
+# fall; the horizon stays fixed. HalfCheetah, Swimmer and Reacher cannot fall; the pendulums already pay 0 once
+# fallen.
+V1_TASKS = {
+    "prefrl/Hopper-v1": "Hop to the right without falling over; a clip that falls is worse.",
+    "prefrl/Walker2d-v1": "Walk to the right without falling over; a clip that falls is worse.",
+    "prefrl/Ant-v1": "Move to the right without flipping over; a clip that flips is worse.",
+}
+TASKS |= {
+    env_id: replace(TASKS[env_id.replace("-v1", "-v0")], env_id=env_id, instruction=instruction, fallen_reward=0.0)
+    for env_id, instruction in V1_TASKS.items()
+}
+TASKS["prefrl/Ant-v1"] = replace(TASKS["prefrl/Ant-v1"], model="ant_upright")  # on its back is fallen too
 NOVEL_BEHAVIOURS = ("prefrl/HopperBackflip-v0", "prefrl/HalfCheetahOneLeg-v0")
 """Tasks of the paper's section 3.2; the others in ``TASKS`` are the eight MuJoCo tasks of section 3.1.1."""
 
@@ -134,9 +156,24 @@ def register_tasks() -> None:
             gym.register(
                 id=spec.env_id,
                 entry_point="prefrl.envs.tasks:make_task",
-                kwargs={"model": spec.model},
+                kwargs={"model": spec.model, "fallen_reward": spec.fallen_reward},
                 max_episode_steps=spec.horizon,
             )
+
+
+RUNNERS = ("half_cheetah", "swimmer")
+"""Models that cannot fall, whose gait is measured by their forward speed alone."""
+
+
+def gait_measures(env_id: str, qpos: np.ndarray, qvel: np.ndarray) -> dict[str, float]:
+    """The objective gait measures of one episode of ``env_id`` (``prefrl.behaviours.gait``): healthy fraction,
+    forward speed and hops for the bodies that can fall, forward speed for the runners, nothing for the others."""
+    spec = task_spec(env_id)
+    if spec.model in HEALTHY_RANGES:
+        return gait(spec.model, qpos, qvel, spec.dt)
+    if spec.model in RUNNERS:
+        return {"forward_speed": forward_speed(qpos, spec.dt)}
+    return {}
 
 
 def register_task(
@@ -177,3 +214,5 @@ def register_task(
 
 
 register_tasks()
+# v0 stays the paper's setting on purpose: gymnasium's "out of date, consider upgrading to v1" is no news here.
+warnings.filterwarnings("ignore", message=r".*prefrl/\w+-v0 is out of date", category=DeprecationWarning)

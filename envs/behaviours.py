@@ -51,7 +51,7 @@ class HopperBackflipEnv(HopperEnv):
         }
         super().__init__(frame_skip=frame_skip, **{**defaults, **kwargs})
         self._pitch_index = 1 if self._exclude_current_positions_from_observation else 2
-        size = self.observation_space.shape[0] + 1
+        size = self.observation_space.shape[0] + 1  # type: ignore[index]  # a Box: its shape is known
         self.observation_space = Box(low=-np.inf, high=np.inf, shape=(size,), dtype=np.float64)
         self.flips = BackflipCounter(dt=self.dt)
 

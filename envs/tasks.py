@@ -21,6 +21,20 @@ from gymnasium.envs.mujoco.walker2d_v5 import Walker2dEnv
 
 from prefrl.envs.behaviours import HopperBackflipEnv
 
+
+class UprightAnt(AntEnv):
+    """Gymnasium's v5 Ant, unhealthy also while its torso is upside down.
+
+    v5 checks only the torso's height, which an Ant lying on its back keeps within the healthy range; the v1 task
+    (``prefrl/Ant-v1``) pays nothing for a fallen step, so it must see that fall.
+    """
+
+    @property
+    def is_healthy(self) -> bool:
+        _, x, y, _ = self.data.qpos[3:7]  # the torso's orientation (w, x, y, z)
+        return bool(super().is_healthy and 1 - 2 * (x * x + y * y) > 0)  # its up axis points up
+
+
 # Constructor arguments that turn each v5 model into the paper's version: no control penalty and, where the
 # model has one, no termination when unhealthy (it loses its healthy bonus instead). The two pendulums have no
 # such switch; FixedHorizon ignores their termination, and their rewards already pay nothing once fallen.
@@ -30,6 +44,7 @@ MODELS: dict[str, tuple[type[MujocoEnv], dict[str, Any]]] = {
     "swimmer": (SwimmerEnv, {"ctrl_cost_weight": 0.0}),
     "half_cheetah": (HalfCheetahEnv, {"ctrl_cost_weight": 0.0}),
     "ant": (AntEnv, {"ctrl_cost_weight": 0.0, "terminate_when_unhealthy": False}),
+    "ant_upright": (UprightAnt, {"ctrl_cost_weight": 0.0, "terminate_when_unhealthy": False}),
     "reacher": (ReacherEnv, {"reward_control_weight": 0.0}),
     "inverted_pendulum": (InvertedPendulumEnv, {}),
     "inverted_double_pendulum": (InvertedDoublePendulumEnv, {}),
@@ -45,10 +60,17 @@ class FixedHorizon(gym.Wrapper):
     ``info["qpos"]`` and ``info["qvel"]`` are the state *after* the step (after the reset for ``reset``), so a
     sequence of them is enough to re-render a clip. ``info["fallen"]`` tells whether the body is unhealthy here
     (the v5 model's ``is_healthy``, or its termination condition for the pendulums).
+
+    Args:
+        env: The MuJoCo env.
+        fallen_reward: The reward of every fallen step, whatever the model pays (``None``: the model's own).
+            The v1 tasks pay 0, what a standard, terminated episode earns after the fall; the model's reward is
+            kept in ``info["model_reward"]``.
     """
 
-    def __init__(self, env: gym.Env):
+    def __init__(self, env: gym.Env, fallen_reward: float | None = None):
         super().__init__(env)
+        self.fallen_reward = fallen_reward
 
     def _state(self) -> dict[str, np.ndarray]:
         data = self.env.unwrapped.data  # type: ignore[attr-defined]
@@ -60,14 +82,21 @@ class FixedHorizon(gym.Wrapper):
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
-        fallen = terminated or not getattr(self.env.unwrapped, "is_healthy", True)
-        info = {**info, **self._state(), "fallen": bool(fallen)}
+        fallen = bool(terminated or not getattr(self.env.unwrapped, "is_healthy", True))
+        info = {**info, **self._state(), "fallen": fallen}
+        if self.fallen_reward is not None:
+            info["model_reward"] = float(reward)
+            if fallen:
+                reward = self.fallen_reward
         return obs, float(reward), False, truncated, info
 
 
-def make_task(model: str, **kwargs: Any) -> gym.Env:
-    """Build one paper-style task; ``kwargs`` (e.g. ``render_mode``, reward weights) override the defaults."""
+def make_task(model: str, fallen_reward: float | None = None, **kwargs: Any) -> gym.Env:
+    """Build one paper-style task; ``kwargs`` (e.g. ``render_mode``, reward weights) override the defaults.
+
+    ``fallen_reward``: what every fallen step pays (the v1 tasks: 0; see ``FixedHorizon``).
+    """
     if model not in MODELS:
         raise ValueError(f"unknown MuJoCo model {model!r}; choose one of {sorted(MODELS)}")
     cls, defaults = MODELS[model]
-    return FixedHorizon(cls(**{**defaults, **kwargs}))
+    return FixedHorizon(cls(**{**defaults, **kwargs}), fallen_reward)

@@ -112,12 +112,13 @@ class TrainConfig:
         return "true" if self.true_reward else f"pref{self.labels}"
 
     def default_run_dir(self) -> Path:
-        task = self.env.split("/")[-1].split("-v")[0]
+        task = self.env.split("/")[-1].removesuffix("-v0")  # Hopper for prefrl/Hopper-v0, Hopper-v1 for v1
         return Path("runs") / f"{task}__{self.condition}__{self.seed}__{time.strftime('%Y%m%d-%H%M%S')}"
 
-    def to_json(self) -> str:
+    def to_json(self, **extra: object) -> str:
+        """The options as JSON, with ``extra`` keys after them (``from_json`` reads the options only)."""
         values = {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()}
-        return json.dumps(values, indent=2)
+        return json.dumps(values | extra, indent=2)
 
     @classmethod
     def from_json(cls, text: str) -> TrainConfig:
@@ -180,7 +181,8 @@ class SweepConfig:
 
     tasks: tuple[str, ...] = ("Hopper", "HalfCheetah", "Swimmer", "Reacher")
     """Tasks (short names, comma- or space-separated): Hopper, Walker2d, Swimmer, HalfCheetah, Ant, Reacher,
-    InvertedPendulum, InvertedDoublePendulum."""
+    InvertedPendulum, InvertedDoublePendulum (prefrl/<Task>-v0), or with a version: Hopper-v1, Walker2d-v1,
+    Ant-v1."""
     conditions: tuple[str, ...] = ("true", "350", "700", "1400")
     """'true' (PPO on the true reward) or a label budget, with optional ablations and teacher:
     700+random-queries, 700+no-ensemble, 700+no-online-queries, 700+no-regularization, 700+single-step,
@@ -194,7 +196,8 @@ class SweepConfig:
     resume: Path | None = None
     """Continue the sweep in this directory as planned in its sweep.json (every other option is ignored)."""
     jobs: int = 0
-    """Runs at a time on this machine (0: one per CPU core)."""
+    """Runs at a time on this machine (0: one per CPU core). With --conditions true,700, --jobs 2 trains the two
+    runs of each task and seed side by side, so that prefrl report's wall-time ratio compares like with like."""
     ray: str | None = None
     """Run on Ray instead: 'auto' (the cluster this machine is part of), an address (ray://host:10001), or 'local'
     (start Ray on this machine). Workers need prefrl and the sweep directory at the same path."""
@@ -204,12 +207,14 @@ class SweepConfig:
 
 @dataclass(frozen=True)
 class ReportConfig:
-    """Draw a sweep's learning curves and write its results tables."""
+    """Draw a sweep's learning curves and write its results tables (of the runs finished so far)."""
 
     sweep_dir: Annotated[Path, tyro.conf.Positional]
     """The sweep directory (holds sweep.json)."""
     out: Path | None = None
-    """Where to write report.md and the plots (default: SWEEP_DIR/report)."""
+    """Where to write report.md and the plots (default: SWEEP_DIR/report). When the sweep has a 'true' condition
+    and a label one, report.md also pairs them by seed (final returns, return ratio, normalised score, median
+    wall-time ratio, this machine) and paired.csv holds that table."""
     bins: int = 50
     """Timestep bins of the learning curves."""
     reps: int = 2000

@@ -29,6 +29,7 @@ import argparse
 import csv
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -49,9 +50,10 @@ BEHAVIOURS = {  # name (also the teacher's): env id, default labels (paper), def
     "backflip": ("prefrl/HopperBackflip-v0", 900, 2_000_000),
     "one-leg": ("prefrl/HalfCheetahOneLeg-v0", 800, 2_000_000),
 }
-RECIPE = {  # where these runs depart from the paper's settings (--paper-settings restores them)
-    "backflip": {"initial_label_fraction": 0.1, "label_decay_steps": 1e7},
-    "one-leg": {"initial_label_fraction": 0.1, "label_decay_steps": 1e7},
+RECIPE = {  # where these runs depart from the paper's settings (--paper-settings restores them):
+    # (initial_label_fraction, label_decay_steps)
+    "backflip": (0.1, 1e7),
+    "one-leg": (0.1, 1e7),
 }
 """10% of the labels up front, the rest at an almost even rate (the paper: 25%, then a rate falling as
 2e6 / (T + 2e6)), so that the teacher still sees the clips of a policy that only starts to flip late."""
@@ -60,7 +62,6 @@ RECIPE = {  # where these runs depart from the paper's settings (--paper-setting
 def train(behaviour: str, labels: int, steps: int, seed: int, out: Path | None, paper_settings: bool = False) -> Path:
     """One preference run taught by the behaviour's scripted teacher; returns its run directory."""
     env_id = BEHAVIOURS[behaviour][0]
-    recipe = {} if paper_settings else RECIPE[behaviour]
     config = TrainConfig(
         env=env_id,
         teacher=behaviour,
@@ -70,8 +71,10 @@ def train(behaviour: str, labels: int, steps: int, seed: int, out: Path | None, 
         out=out,
         video=False,
         keep_checkpoints=True,
-        **recipe,
     )
+    if not paper_settings:
+        fraction, decay = RECIPE[behaviour]
+        config = replace(config, initial_label_fraction=fraction, label_decay_steps=decay)
     return run(config)
 
 

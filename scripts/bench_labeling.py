@@ -52,6 +52,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -109,7 +110,7 @@ class Labeler:
     def run(self) -> None:
         rng = random.Random(self.seed)
         headers = {"X-Prefrl-Token": self.token} if self.token else {}
-        on_hand: list[dict] = []
+        on_hand: list[dict[str, Any]] = []
         with httpx.Client(base_url=self.base_url, headers=headers, timeout=10.0) as client:
             tick = time.monotonic()
             while not self.stop.is_set():
@@ -122,9 +123,10 @@ class Labeler:
                     response = self._timed(
                         client, "next", "POST", "api/next", json={"labeler": self.name, "holding": holding}
                     )
-                    pair = response.json()["pair"] if response is not None and response.status_code == 200 else None
-                    if pair is None:
+                    served = response.json()["pair"] if response is not None and response.status_code == 200 else None
+                    if served is None:
                         break
+                    pair = served
                     self.requests[-1].got_pair = True
                     for side in ("left", "right"):  # what the page's <video> elements download
                         self._timed(client, "clip", "GET", pair[side])

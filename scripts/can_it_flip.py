@@ -22,6 +22,7 @@ import argparse
 import math
 import time
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import mujoco
@@ -45,7 +46,7 @@ def main() -> None:
 
     env = gym.make(ENV_ID)
     env.reset(seed=args.seed)
-    sim = env.unwrapped
+    sim: Any = env.unwrapped  # the MuJoCo env: model, data, dt, frame_skip
     model, data = sim.model, sim.data
     start_qpos, start_qvel = data.qpos.copy(), data.qvel.copy()
 

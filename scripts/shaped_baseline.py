@@ -101,7 +101,8 @@ class Progress(BaseCallback):
 
     def __init__(self, every: int = 100_000):
         super().__init__()
-        self.every, self.next, self.flips, self.start = every, every, [], time.time()
+        self.every, self.next, self.start = every, every, time.time()
+        self.flips: list[int] = []
 
     def _on_step(self) -> bool:
         self.flips += [info["backflips"] for info in self.locals["infos"] if "episode" in info and "backflips" in info]

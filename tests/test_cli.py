@@ -237,7 +237,7 @@ def test_video_plays_the_checkpointed_policy(tiny_run):
     # The default seed replays the episode of the video written at the end of training.
     first_return = float(re.search(r"true return (-?[\d.]+)", result.stdout).group(1))
     summary = json.loads((tiny_run / "summary.json").read_text())
-    assert first_return == pytest.approx(summary["video_episode_true_return"], abs=0.006)
+    assert first_return == pytest.approx(summary["final_episode"]["true_return"], abs=0.006)
     assert iio.imread(tiny_run / "final_policy.mp4").shape[0] == steps[0] + 1
 
 

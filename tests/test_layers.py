@@ -12,6 +12,7 @@ Every import counts, also one inside a function (a lazy import is still a depend
 """
 
 import ast
+import re
 import sys
 from pathlib import Path
 
@@ -148,3 +149,14 @@ def test_at_most_eight_modules_at_the_top_and_no_file_over_400_lines():
     assert len(top) <= 8, top
     long = {str(p.relative_to(ROOT)): n for p in KNOWN.values() if (n := len(p.read_text().splitlines())) > 400}
     assert not long, long
+
+
+def test_the_readme_code_layout_names_every_module_and_only_real_ones():
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("### Code layout", 1)[1].split("```text", 1)[1].split("```", 1)[0]
+    words = set(re.findall(r"[A-Za-z_]+(?:\.py)?", block))
+    for module, path in KNOWN.items():
+        name = path.stem if path.stem != "__init__" else path.parent.name
+        assert name in words or f"{name}.py" in words, f"README's code layout does not name {module}"
+    listed = {w for w in words if w.endswith(".py") and not w.startswith("test_")}
+    assert listed <= {p.name for p in (ROOT / "prefrl").glob("*.py")}, listed

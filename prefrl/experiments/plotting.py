@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from prefrl.experiments.logs import read_csv  # noqa: E402
+from prefrl.experiments.references import Reference  # noqa: E402
 
 
 def rolling_mean(x: np.ndarray, window: int) -> np.ndarray:
@@ -20,8 +21,14 @@ def rolling_mean(x: np.ndarray, window: int) -> np.ndarray:
     return (c[1:] - c[np.arange(1, len(x) + 1) - n]) / n
 
 
-def plot_learning_curve(metrics_csv: Path, episodes_csv: Path, out: Path, title: str) -> Path:
-    """True (and learned) episode return against timesteps, and labels against timesteps."""
+def plot_learning_curve(
+    metrics_csv: Path, episodes_csv: Path, out: Path, title: str, reference: Reference | None = None
+) -> Path:
+    """True (and learned) episode return against timesteps, and labels against timesteps.
+
+    ``reference``: a known return to compare with (PPO on the true reward, ``prefrl.experiments.references``),
+    drawn as a dashed line.
+    """
     episodes, metrics = read_csv(episodes_csv), read_csv(metrics_csv)
     has_labels = bool(metrics) and np.isfinite(metrics.get("labels", np.array([np.nan]))).any()
     fig, axes = plt.subplots(
@@ -32,6 +39,8 @@ def plot_learning_curve(metrics_csv: Path, episodes_csv: Path, out: Path, title:
         t, ret = episodes["timestep"], episodes["true_return"]
         ax.plot(t, ret, ".", alpha=0.25, color="tab:blue", markersize=3)
         ax.plot(t, rolling_mean(ret, 20), color="tab:blue", label="true return (20-episode mean)")
+    if reference is not None:
+        ax.axhline(reference.final_return, color="tab:gray", linestyle="--", label=reference.label)
         learned = episodes["learned_return"]
         if np.isfinite(learned).any():
             twin = ax.twinx()

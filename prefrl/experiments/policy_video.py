@@ -62,7 +62,12 @@ def main(config: VideoConfig) -> int:
             qpos, qvel, true_return = rollout(env_id, agent, venv, seed)
             episodes.append((qpos, qvel))
             steps = len(qpos) - 1  # qpos starts with the reset state
-            print(f"episode {i + 1}/{config.episodes} (seed {seed}): true return {true_return:.2f}, {steps} steps")
+            gait = "".join(
+                f", {k.replace('_', ' ')} {v:.3g}" for k, v in prefrl.envs.gait_measures(env_id, qpos, qvel).items()
+            )
+            print(
+                f"episode {i + 1}/{config.episodes} (seed {seed}): true return {true_return:.2f}, {steps} steps{gait}"
+            )
     finally:
         venv.close()
 

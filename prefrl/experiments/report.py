@@ -16,16 +16,42 @@
 * Aggregate over tasks: the interquartile mean (IQM) of the scores of all runs of a condition, with a 95%
   stratified bootstrap confidence interval (runs resampled with replacement within each task), as recommended by
   Agarwal et al. (2021, "Deep RL at the edge of the statistical precipice") and computed by their ``rliable``
-  package. prefrl computes it with numpy (``iqm``, ``stratified_bootstrap_ci``, tested on known numbers)
-  instead of depending on ``rliable``, which would pull in scipy, pandas, seaborn and arch for two functions.
+  package. prefrl computes it with numpy (``prefrl.experiments.statistics``, tested on known numbers) instead of
+  depending on ``rliable``, which would pull in scipy, pandas, seaborn and arch for two functions.
+* Preference against true reward, paired by seed (``paired.csv`` and a section of ``report.md``, whenever the sweep
+  has a ``true`` condition and a preference one): per preference condition and task, over the seeds at which it
+  and ``true`` both finished, the mean final return of each, the return ratio (preference / true of the seed
+  means), the normalised score of the seed means (``R_random`` from those runs), and the wall-time ratio (median
+  over seeds of preference / true ``train_seconds`` of the runs' ``summary.json``), with this machine's name.
+
+This replaces ``scripts/benchmark.py``, which ran the same pairs of runs outside ``prefrl sweep``. A sweep already
+runs its runs in parallel processes: the benchmark's ``--pairs N`` (N pairs at a time, two runs each) is
+``prefrl sweep --jobs 2N``. The runs are queued seed-major with the conditions of a task and seed next to each
+other, so the two runs of a pair train at about the same time and every run shares the machine with as many
+others, which is what makes their wall times comparable. The benchmark's ``--report-only`` is ``prefrl report`` on
+an unfinished sweep (it reports the runs finished so far). So
+
+    python scripts/benchmark.py --tasks Hopper HalfCheetah --seeds 3 --labels 700 --steps 1000000
+
+is now
+
+    prefrl sweep --tasks Hopper,HalfCheetah --conditions true,700 --seeds 3 --steps 1000000 --jobs 2 --out sweeps/bench
+    prefrl report sweeps/bench     # sweeps/bench/report/{report.md, paired.csv, learning_curves.png}
+
+and the per-run rows of its ``results.csv`` are the sweep's ``summary.csv``. Its run directories are named as a
+sweep's, so that ``prefrl sweep`` with its arguments and ``--out`` its directory adopts its finished runs.
 """
 
 from __future__ import annotations
 
+import csv
+import json
 import math
+import os
+import platform
 import sys
-import warnings
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -39,73 +65,9 @@ import tyro  # noqa: E402
 
 from prefrl.config import ReportConfig  # noqa: E402
 from prefrl.experiments.results import binned_curve, final_return, initial_return  # noqa: E402
+from prefrl.experiments.statistics import bootstrap_mean_band, stratified_bootstrap_ci  # noqa: E402
 from prefrl.experiments.sweep import Condition, SweepPlan  # noqa: E402
-
-# --- Statistics ---------------------------------------------------------------------------------------------------
-
-
-def iqm(x: np.ndarray, axis: int | None = None) -> np.ndarray | float:
-    """Interquartile mean: the mean of the middle 50% (``scipy.stats.trim_mean(x, 0.25)``, which rliable uses).
-
-    ``floor(n / 4)`` values are cut from each end after sorting; with ``axis=None`` over all values.
-    """
-    x = np.asarray(x, dtype=np.float64)
-    if axis is None:
-        x, axis = x.reshape(-1), 0
-    x = np.sort(x, axis=axis)
-    n = x.shape[axis]
-    if n == 0:
-        return math.nan
-    cut = int(0.25 * n)
-    return np.take(x, np.arange(cut, n - cut), axis=axis).mean(axis=axis)
-
-
-def stratified_bootstrap_ci(
-    scores: Mapping[str, np.ndarray],
-    statistic: Callable[[np.ndarray], float] = iqm,  # type: ignore[assignment]
-    reps: int = 2000,
-    confidence: float = 0.95,
-    seed: int = 0,
-) -> tuple[float, float, float]:
-    """``statistic`` of all scores pooled over tasks, and its percentile bootstrap confidence interval.
-
-    Each replicate resamples, within every task independently, as many runs as the task has, with replacement
-    (rliable's stratified bootstrap); tasks may have different numbers of runs.
-
-    Args:
-        scores: Per task, the scores of its runs ``[runs]`` (NaNs are dropped).
-        statistic: Of the pooled scores ``[n]``.
-        reps: Bootstrap replicates.
-        confidence: Coverage of the interval.
-        seed: Seed of the resampling.
-
-    Returns:
-        ``(point estimate, low, high)``; NaNs when there are no scores.
-    """
-    strata = [s[np.isfinite(s)] for s in (np.asarray(v, dtype=np.float64) for v in scores.values())]
-    strata = [s for s in strata if len(s)]
-    if not strata:
-        return math.nan, math.nan, math.nan
-    point = float(statistic(np.concatenate(strata)))
-    rng = np.random.default_rng(seed)
-    draws = np.concatenate([s[rng.integers(len(s), size=(reps, len(s)))] for s in strata], axis=1)  # [reps, n]
-    stats = np.array([statistic(d) for d in draws])
-    alpha = (1 - confidence) / 2
-    low, high = np.quantile(stats, [alpha, 1 - alpha])
-    return point, float(low), float(high)
-
-
-def bootstrap_mean_band(curves: np.ndarray, reps: int = 1000, confidence: float = 0.95, seed: int = 0):
-    """Mean over seeds of ``curves [seeds, bins]`` and its percentile bootstrap band (NaN bins ignored)."""
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(len(curves), size=(reps, len(curves)))
-    with warnings.catch_warnings():  # bins where every seed is NaN stay NaN
-        warnings.simplefilter("ignore", RuntimeWarning)
-        means = np.nanmean(curves[idx], axis=1)  # [reps, bins]
-        alpha = (1 - confidence) / 2
-        low, high = np.nanquantile(means, [alpha, 1 - alpha], axis=0)
-        return np.nanmean(curves, axis=0), low, high
-
+from prefrl.run_dir import RunFiles  # noqa: E402
 
 # --- Reading a sweep --------------------------------------------------------------------------------------------
 
@@ -120,6 +82,12 @@ class RunResult:
     final_return: float
     initial_return: float
     curve: np.ndarray  # [bins] mean true return per timestep bin
+    train_seconds: float = math.nan  # from summary.json
+
+
+def train_seconds(run_dir: Path) -> float:
+    """The ``train_seconds`` of a finished run's ``summary.json`` (NaN where it has none)."""
+    return float(json.loads(RunFiles(run_dir).summary.read_text()).get("train_seconds", math.nan))
 
 
 def load_results(sweep_dir: Path, bins: int = 50) -> tuple[SweepPlan, list[RunResult]]:
@@ -127,7 +95,7 @@ def load_results(sweep_dir: Path, bins: int = 50) -> tuple[SweepPlan, list[RunRe
     plan = SweepPlan.load(sweep_dir)
     results = [
         RunResult(r.task, r.condition, r.seed, final_return(r.run_dir, r.steps), initial_return(r.run_dir),
-                  binned_curve(r.run_dir, r.steps, bins))
+                  binned_curve(r.run_dir, r.steps, bins), train_seconds(r.run_dir))
         for r in plan.runs(sweep_dir)
         if r.status() == "done"
     ]  # fmt: skip
@@ -259,6 +227,104 @@ def score_table(conditions: Sequence[Condition], tasks: Sequence[str],
     return lines
 
 
+# --- Preference against true reward, paired by seed ---------------------------------------------------------
+
+PAIRED_FILE = "paired.csv"
+PAIRED_FIELDS = (
+    "condition", "task", "seeds", "preference_return", "preference_return_sd", "true_return", "true_return_sd",
+    "return_ratio", "normalised_score", "random_policy_return", "wall_time_ratio",
+)  # fmt: skip
+
+
+def paired_rows(results: Sequence[RunResult], conditions: Sequence[Condition], tasks: Sequence[str],
+                baseline: Literal["random", "zero"] = "random") -> list[dict]:  # fmt: skip
+    """Per preference condition and task, its runs against the true-reward runs of the same seeds (see the
+    module docstring), over the seeds at which both finished; a condition and task without such a seed is left
+    out. Keys: ``PAIRED_FIELDS``."""
+    true_runs = {(r.task, r.seed): r for r in results if r.condition.is_baseline}
+    sd = lambda x: float(x.std(ddof=1)) if len(x) > 1 else 0.0  # noqa: E731
+    rows = []
+    for c, task in ((c, task) for c in conditions if not c.is_baseline for task in tasks):
+        pairs = [(r, true_runs[task, r.seed]) for r in results if (r.task, r.condition) == (task, c)
+                 and (task, r.seed) in true_runs]  # fmt: skip
+        if not pairs:
+            continue
+        pref, true = (np.array([pair[i].final_return for pair in pairs]) for i in (0, 1))
+        p_mean, t_mean = float(pref.mean()), float(true.mean())
+        floor = float(np.mean([r.initial_return for pair in pairs for r in pair])) if baseline == "random" else 0.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            walls = np.array([p.train_seconds for p, _ in pairs]) / np.array([t.train_seconds for _, t in pairs])
+        walls = walls[np.isfinite(walls)]  # runs without train_seconds in summary.json are left out
+        rows.append({
+            "condition": c.name, "task": task, "seeds": len(pairs),
+            "preference_return": p_mean, "preference_return_sd": sd(pref), "true_return": t_mean,
+            "true_return_sd": sd(true), "return_ratio": p_mean / t_mean if t_mean != 0 else math.nan,
+            "normalised_score": (p_mean - floor) / (t_mean - floor) if t_mean != floor else math.nan,
+            "random_policy_return": floor, "wall_time_ratio": float(np.median(walls)) if len(walls) else math.nan,
+        })  # fmt: skip
+    return rows
+
+
+def paired_table(rows: Sequence[Mapping]) -> list[str]:
+    """Markdown rows of ``paired_rows``."""
+
+    def num(x: float, digits: int) -> str:
+        return f"{x:.{digits}f}" if math.isfinite(x) else "–"
+
+    lines = [
+        "| condition | task | seeds | preference return (mean ± sd) | true-reward return (mean ± sd) | return ratio "
+        "| normalised score | wall-time ratio (median) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['condition']} | {r['task']} | {r['seeds']} "
+            f"| {num(r['preference_return'], 1)} ± {num(r['preference_return_sd'], 1)} "
+            f"| {num(r['true_return'], 1)} ± {num(r['true_return_sd'], 1)} | {num(r['return_ratio'], 2)} "
+            f"| {num(r['normalised_score'], 2)} | {num(r['wall_time_ratio'], 2)} |"
+        )
+    return lines
+
+
+def machine_line() -> str:
+    """This machine, as the benchmark printed it next to its wall times."""
+    return (
+        f"Report written on a {platform.processor() or platform.machine()} machine with {os.cpu_count()} CPUs ("
+        f"{platform.system()} {platform.release()}), {time.strftime('%Y-%m-%d')}. The wall times are those of the "
+        "machine each run trained on; they compare when the two runs of a pair trained side by side on one "
+        "machine (prefrl sweep --jobs 2)."
+    )
+
+
+def paired_section(rows: Sequence[Mapping], baseline: Literal["random", "zero"]) -> list[str]:
+    """The report's section on preference against the true reward (also in ``paired.csv``)."""
+    lines = [
+        "",
+        "## Preference against RL on the true reward, paired by seed",
+        "",
+        "Over the seeds at which both the preference run and the true-reward run finished: final return (mean ± sd "
+        "over seeds); return ratio: preference / true reward of the seed means; normalised score of the seed "
+        "means: "
+        + ("(R - R_random) / (R_true - R_random), R_random the mean first-rollout return of these runs" if baseline ==
+           "random" else "R / R_true")
+        + "; wall-time ratio: median over seeds of preference / true-reward training seconds. "
+        f"Also in {PAIRED_FILE}.",
+        "",
+        machine_line(),
+        "",
+    ]  # fmt: skip
+    if not rows:
+        return lines + ["No task and seed has finished both a preference and a true-reward run yet."]
+    return lines + paired_table(rows)
+
+
+def write_paired_csv(path: Path, rows: Sequence[Mapping]) -> None:
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=PAIRED_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 SECTION_TITLES = {
     "budgets": ("Label budgets against RL on the true reward (the paper's figure 2)", "learning_curves.png"),
     "ablations": ("Ablations (the paper's figure 5)", "ablation_curves.png"),
@@ -268,7 +334,8 @@ SECTION_TITLES = {
 
 def write_report(sweep_dir: Path, out: Path | None = None, bins: int = 50, reps: int = 2000,
                  baseline: Literal["random", "zero"] = "random") -> Path:  # fmt: skip
-    """Plots (PNG) and tables (``report.md``) of a sweep's finished runs into ``out``; returns the markdown file."""
+    """Plots (PNG) and tables (``report.md``, ``paired.csv``) of a sweep's finished runs into ``out``; returns the
+    markdown file."""
     plan, results = load_results(sweep_dir, bins)
     if not results:
         raise ValueError(f"no finished run in {sweep_dir} yet: run the sweep first (prefrl sweep --resume {sweep_dir})")
@@ -296,6 +363,10 @@ def write_report(sweep_dir: Path, out: Path | None = None, bins: int = 50, reps:
         if key == "ablations":
             ablations = dict.fromkeys(a for c in group for a in c.ablations)
             lines += [""] + [f"* **{a.value}**: {a.description}" for a in ablations]
+    if any(c.is_baseline for c in plan.conditions) and not all(c.is_baseline for c in plan.conditions):
+        rows = paired_rows(results, plan.conditions, tasks, baseline)
+        write_paired_csv(out / PAIRED_FILE, rows)
+        lines += paired_section(rows, baseline)
     report = out / "report.md"
     report.write_text("\n".join(lines) + "\n")
     return report

@@ -139,7 +139,7 @@ class SweepRun:
 
     @property
     def env_id(self) -> str:
-        return f"prefrl/{self.task}-v0"
+        return task_env_id(self.task)
 
     def status(self) -> RunStatus:
         """``done`` (summary written), ``interrupted`` (started, unfinished) or ``new``."""
@@ -178,8 +178,11 @@ class SweepPlan:
         if self.steps < 1:
             raise ValueError(f"--steps must be positive, got {self.steps}")
         for task in self.tasks:
-            if not re.fullmatch(r"[A-Za-z0-9]+", task):
-                raise ValueError(f"bad task name {task!r}: use the short name, e.g. Hopper for prefrl/Hopper-v0")
+            if not re.fullmatch(r"[A-Za-z0-9]+(-v\d+)?", task):
+                raise ValueError(
+                    f"bad task name {task!r}: use the short name, e.g. Hopper for prefrl/Hopper-v0, Hopper-v1 for "
+                    "prefrl/Hopper-v1"
+                )
         slugs = [c.slug for c in self.conditions]
         if len(set(slugs)) != len(slugs):
             raise ValueError(f"--conditions names a condition twice: {', '.join(c.name for c in self.conditions)}")
@@ -352,6 +355,11 @@ def write_summary(path: Path, rows: list[dict]) -> None:
 # --- Command line -------------------------------------------------------------------------------------------------
 
 
+def task_env_id(task: str) -> str:
+    """The env id of a sweep's short task name: ``Hopper`` is ``prefrl/Hopper-v0``, ``Hopper-v1`` itself."""
+    return f"prefrl/{task}" if re.search(r"-v\d+$", task) else f"prefrl/{task}-v0"
+
+
 def plan_sweep(config: SweepConfig) -> SweepPlan:
     """The sweep ``config`` describes (``ValueError`` for a bad condition)."""
     return SweepPlan(
@@ -364,7 +372,7 @@ def check_tasks(plan: SweepPlan) -> None:
     import prefrl.envs
 
     for task in plan.tasks:
-        prefrl.envs.task_spec(f"prefrl/{task}-v0")
+        prefrl.envs.task_spec(task_env_id(task))
 
 
 def main(config: SweepConfig) -> int:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
 import time
 from collections import deque
 from dataclasses import replace
@@ -25,8 +26,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from stable_baselines3 import PPO
 from stable_baselines3.common.logger import configure
 from stable_baselines3.common.utils import set_random_seed
+from stable_baselines3.common.vec_env import VecNormalize
 from tqdm import tqdm
 
 import prefrl.envs
@@ -35,9 +38,11 @@ from prefrl.experiments.checkpoint import load_agent, read_state, restore, save_
 from prefrl.experiments.learner import PreferenceLearner, make_learner
 from prefrl.experiments.logs import EPISODES_FIELDS, METRICS_FIELDS, CsvLog, truncate_csv
 from prefrl.experiments.plotting import plot_learning_curve
+from prefrl.experiments.references import reference
 from prefrl.learning.reward_model import EnsembleRewardFn
-from prefrl.rl.agent import collect_episodes, make_agent, record_video
+from prefrl.rl.agent import collect_episodes, make_agent, rollout
 from prefrl.rl.hyperparams import ppo_hyperparams
+from prefrl.rl.render import render_video
 from prefrl.rl.vec_env import make_vec_env
 from prefrl.run_dir import RunFiles
 from prefrl.segment import Segment
@@ -139,7 +144,8 @@ def run(config: TrainConfig, teacher: Teacher | None = None) -> Path:
     episodes_log.close()
 
     # 3. What a person wants to look at.
-    plot_learning_curve(files.metrics, files.episodes, files.plot, title=f"{spec.env_id} ({config.condition})")
+    title = f"{spec.env_id} ({config.condition})"
+    plot_learning_curve(files.metrics, files.episodes, files.plot, title, reference(config.env))
     summary = {
         "env": config.env,
         "condition": config.condition,
@@ -148,8 +154,7 @@ def run(config: TrainConfig, teacher: Teacher | None = None) -> Path:
         "train_seconds": train_seconds,
         "labels": learner.store.count_answers() if learner else 0,
     }
-    if config.video:
-        summary["video_episode_true_return"] = record_video(config.env, agent, venv, files.video, FINAL_VIDEO_SEED)
+    summary["final_episode"] = final_episode(config, agent, venv, files)
     files.summary.write_text(json.dumps(summary, indent=2))
     venv.close()
     if labeling is not None:
@@ -157,6 +162,15 @@ def run(config: TrainConfig, teacher: Teacher | None = None) -> Path:
     if learner is not None:
         learner.store.close()
     return files.root
+
+
+def final_episode(config: TrainConfig, agent: PPO, venv: VecNormalize, files: RunFiles) -> dict[str, float]:
+    """One deterministic episode of the final policy (from the start state ``FINAL_VIDEO_SEED``): its true return
+    and gait measures; with ``config.video``, also its video."""
+    qpos, qvel, true_return = rollout(config.env, agent, venv, FINAL_VIDEO_SEED)
+    if config.video:
+        render_video(config.env, [(qpos, qvel)], files.video)
+    return {"seed": FINAL_VIDEO_SEED, "true_return": true_return, **prefrl.envs.gait_measures(config.env, qpos, qvel)}
 
 
 def prepare_run_dir(config: TrainConfig) -> RunFiles:
@@ -176,8 +190,34 @@ def prepare_run_dir(config: TrainConfig) -> RunFiles:
         raise ValueError(f"run directory {root} already exists; pass --resume {root} to continue it, or another --out")
     root.mkdir(parents=True)
     files = RunFiles(root)
-    files.config.write_text(replace(config, out=root).to_json())
+    files.config.write_text(replace(config, out=root).to_json(**provenance()))
     return files
+
+
+def provenance() -> dict[str, str | None]:
+    """What code trains the run: prefrl's version and, in a git checkout, its commit (``+dirty`` with changes)."""
+    from prefrl import __version__
+
+    source = Path(__file__).resolve().parents[2]
+    try:
+        top = subprocess.run(
+            ["git", "-C", str(source), "rev-parse", "--show-toplevel"], capture_output=True, text=True, timeout=5
+        ).stdout.strip()
+        if not top or Path(top).resolve() != source:  # not a checkout of prefrl (say, a wheel in a venv inside one)
+            raise OSError
+        commit = subprocess.run(
+            ["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "-C", str(source), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return {"prefrl_version": __version__, "git_commit": None}  # an installed wheel: the version says it
+    return {"prefrl_version": __version__, "git_commit": commit + ("+dirty" if changed else "")}
 
 
 def start_labeling(config: TrainConfig, files: RunFiles):

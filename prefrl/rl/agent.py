@@ -1,8 +1,7 @@
-"""The PPO agent: building it with a task's settings, and running its policy (episodes, rollouts, videos)."""
+"""The PPO agent: building it with a task's settings, and running its policy (episodes, rollouts)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -12,7 +11,6 @@ from stable_baselines3.common.vec_env import VecNormalize
 
 from prefrl.rl.hyperparams import PPOHyperparams
 from prefrl.rl.recorder import SegmentRecorder
-from prefrl.rl.render import MP4, VideoSettings, render_video
 from prefrl.segment import Segment
 
 
@@ -66,16 +64,3 @@ def rollout(env_id: str, agent: PPO, venv: VecNormalize, seed: int) -> tuple[np.
         done = terminated or truncated
     env.close()
     return np.array(qpos), np.array(qvel), total
-
-
-def record_video(
-    env_id: str, agent: PPO, venv: VecNormalize, path: Path, seed: int, settings: VideoSettings = MP4
-) -> float:
-    """Render one deterministic episode of the policy, from the start state ``seed``, to ``path``.
-
-    Returns:
-        The episode's true return.
-    """
-    qpos, qvel, total = rollout(env_id, agent, venv, seed)
-    render_video(env_id, [(qpos, qvel)], path, settings)
-    return total

@@ -24,7 +24,15 @@ os.environ.setdefault("IMAGEIO_FFMPEG_NO_PREVENT_SIGINT", "1")
 
 # Bodies the camera follows, so a runner stays in view (0 = a fixed camera).
 # The tracking camera follows the body's position, not its orientation, so a flipping Hopper stays in view upright.
-_TRACKED_BODY = {"hopper": 1, "hopper_backflip": 1, "walker2d": 1, "swimmer": 1, "half_cheetah": 1, "ant": 1}
+_TRACKED_BODY = {
+    "hopper": 1,
+    "hopper_backflip": 1,
+    "walker2d": 1,
+    "swimmer": 1,
+    "half_cheetah": 1,
+    "ant": 1,
+    "ant_upright": 1,
+}
 
 
 FLOOR_HALF_SIZE = 1000.0

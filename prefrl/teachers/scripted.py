@@ -9,8 +9,8 @@ be learned and checked without a human in the loop. Like ``SyntheticOracle`` the
 * ``"one-leg"`` (Half-Cheetah): prefers forward progress made while one leg stays off the ground, and punishes
   each moment that leg (or the body) touches it (``OneLegScore``).
 
-    >>> teacher = make_behaviour_teacher("backflip", dt=0.016)
-    >>> teacher.ask(queries); answers = teacher.answers()
+    teacher = make_behaviour_teacher("backflip", dt=0.016)
+    teacher.ask(queries); answers = teacher.answers()
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Slow learning tests (minutes): ``pytest -m slow``. Benchmarks with numbers live in scripts/benchmark.py."""
+"""Slow learning tests (minutes): ``pytest -m slow``. Benchmarks: ``prefrl sweep``, ``prefrl report``."""
 
 import json
 

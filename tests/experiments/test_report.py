@@ -1,18 +1,20 @@
+import csv
 import json
+import os
 
 import numpy as np
 import pytest
 
 from prefrl.experiments.report import (
     RunResult,
-    bootstrap_mean_band,
     condition_groups,
-    iqm,
+    load_results,
     normalised_scores,
-    stratified_bootstrap_ci,
+    paired_rows,
     write_report,
 )
 from prefrl.experiments.results import binned_curve, final_return, initial_return
+from prefrl.experiments.statistics import bootstrap_mean_band, iqm, stratified_bootstrap_ci
 from prefrl.experiments.sweep import Condition, SweepPlan, split_conditions
 
 
@@ -71,13 +73,13 @@ def test_groups_put_references_next_to_ablations_and_teachers():
     }
 
 
-def write_run(run_dir, steps, returns):
+def write_run(run_dir, steps, returns, **summary):
     """A finished fake run: episodes evenly over the run with the given true returns."""
     run_dir.mkdir(parents=True)
     t = np.linspace(steps / len(returns), steps, len(returns)).astype(int)
     rows = "".join(f"{a},{b},nan\n" for a, b in zip(t, returns))
     (run_dir / "episodes.csv").write_text("timestep,true_return,learned_return\n" + rows)
-    (run_dir / "summary.json").write_text(json.dumps({"labels": 700}))
+    (run_dir / "summary.json").write_text(json.dumps({"labels": 700, **summary}))
 
 
 def test_run_results_from_episodes(tmp_path):
@@ -117,3 +119,50 @@ def test_report_needs_finished_runs(tmp_path):
     (tmp_path / "sweep.json").write_text(SweepPlan(("Hopper",), (Condition(None),), 1, 10).to_json())
     with pytest.raises(ValueError, match="no finished run"):
         write_report(tmp_path)
+
+
+def test_paired_table_of_preference_against_true_reward(tmp_path):
+    plan = SweepPlan(("Hopper", "Reacher"), (Condition(None), Condition(700)), 3, 1000)
+    (tmp_path / "sweep.json").write_text(plan.to_json())
+    random_return = {"Hopper": 10.0, "Reacher": -50.0}
+    # per task and condition, (final return, train seconds) of seeds 0, 1, 2
+    runs = {
+        ("Hopper", "true"): [(100, 100), (120, 200), (110, 400)],
+        ("Hopper", "pref700"): [(60, 300), (90, 800), (75, 500)],
+        ("Reacher", "true"): [(-10, 10), (-12, 10), None],  # seed 2 unfinished: its 700 run has no pair
+        ("Reacher", "pref700"): [(-20, 20), (-16, 30), (-5, 10)],
+    }
+    for run in plan.runs(tmp_path):
+        if (done := runs[run.task, run.condition.slug][run.seed]) is not None:
+            returns = [random_return[run.task]] * 9 + [done[0]]  # the first rollout's return, the last one's
+            write_run(run.run_dir, 1000, returns, train_seconds=done[1])
+    text = write_report(tmp_path, reps=50).read_text()
+    with (tmp_path / "report" / "paired.csv").open() as f:
+        rows = {r["task"]: r for r in csv.DictReader(f)}
+    hopper, reacher = rows["Hopper"], rows["Reacher"]
+    assert hopper["condition"] == "700" and hopper["seeds"] == "3" and reacher["seeds"] == "2"
+    assert float(hopper["preference_return"]) == pytest.approx(75.0)
+    assert float(hopper["true_return"]) == pytest.approx(110.0)
+    assert float(hopper["return_ratio"]) == pytest.approx(75 / 110)
+    assert float(hopper["normalised_score"]) == pytest.approx((75 - 10) / (110 - 10))
+    # paired by seed: 300/100, 800/200, 500/400 -> median 3 (not 2.5 of the sorted times, nor their mean 2.75)
+    assert float(hopper["wall_time_ratio"]) == pytest.approx(3.0)
+    assert float(reacher["preference_return"]) == pytest.approx(-18.0)  # seeds 0 and 1 only
+    assert float(reacher["return_ratio"]) == pytest.approx(18 / 11)
+    assert float(reacher["normalised_score"]) == pytest.approx((-18 + 50) / (-11 + 50))
+    assert float(reacher["wall_time_ratio"]) == pytest.approx(2.5)
+    section = text.split("paired by seed")[1]
+    assert "| 700 | Hopper | 3 | 75.0 ± 15.0 | 110.0 ± 10.0 | 0.68 | 0.65 | 3.00 |" in section
+    assert "| 700 | Reacher | 2 | -18.0 ± 2.8 | -11.0 ± 1.4 | 1.64 | 0.82 | 2.50 |" in section
+    assert f"{os.cpu_count()} CPUs" in section
+    _, results = load_results(tmp_path)
+    zero = paired_rows(results, plan.conditions, plan.tasks, baseline="zero")
+    assert [r["normalised_score"] for r in zero] == pytest.approx([75 / 110, 18 / 11])  # the plain ratio
+
+
+def test_no_paired_table_without_a_true_reward_condition(tmp_path):
+    plan = SweepPlan(("Hopper",), (Condition(700),), 1, 1000)
+    (tmp_path / "sweep.json").write_text(plan.to_json())
+    write_run(plan.runs(tmp_path)[0].run_dir, 1000, np.arange(10.0), train_seconds=5.0)
+    assert "paired by seed" not in write_report(tmp_path, reps=50).read_text()
+    assert not (tmp_path / "report" / "paired.csv").exists()

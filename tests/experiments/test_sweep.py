@@ -109,6 +109,15 @@ def test_plan_is_seed_major_with_one_dir_per_run(tmp_path):
         plan(tasks=("prefrl/Hopper-v0",))
 
 
+def test_a_task_name_may_carry_its_version(tmp_path):
+    runs = plan(tasks=("Hopper-v1", "Reacher")).runs(tmp_path)
+    assert [r.run_dir.name for r in runs[:3]] == ["Hopper-v1__true__0", "Hopper-v1__pref700__0", "Reacher__true__0"]
+    assert runs[1].train_args()[:3] == ["train", "--env", "prefrl/Hopper-v1"]
+    assert runs[2].env_id == "prefrl/Reacher-v0"
+    with pytest.raises(ValueError, match="Hopper-v1 for"):
+        plan(tasks=("Hopper-1",))
+
+
 def test_rerun_skips_finished_and_resumes_interrupted(tmp_path):
     crashing = FakeLauncher(crash=("Reacher__pref700__1",))
     rows = run_sweep(tmp_path, plan(), crashing)
