@@ -25,13 +25,13 @@ import os as _os
 # before anything imports mujoco. A user's own MUJOCO_GL (e.g. "osmesa" or "glfw") is respected.
 _os.environ.setdefault("MUJOCO_GL", "egl")
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-from prefrl.config import TrainConfig  # noqa: E402
-from prefrl.envs import TaskSpec, register_task, task_spec  # noqa: E402  (registers the tasks)
-from prefrl.preference import Answer, Preference, Query  # noqa: E402
-from prefrl.segment import Segment  # noqa: E402
-from prefrl.teachers.base import ImmediateTeacher, SyntheticOracle, Teacher  # noqa: E402
+from prefrl.config import TrainConfig
+from prefrl.envs import TaskSpec, register_task, task_spec
+from prefrl.preference import Answer, Preference, Query
+from prefrl.segment import Segment
+from prefrl.teachers.base import ImmediateTeacher, SyntheticOracle, Teacher
 
 __version__ = "0.1.0"
 __all__ = [

@@ -11,12 +11,16 @@ prefrl video RUN_DIR --episodes 3                                   # look at a 
 
 from __future__ import annotations
 
+import inspect
+import os
 import sys
 
 import tyro
+import tyro._strings
 
 # Only the light config module at import time: --help and parsing must not wait for torch or matplotlib.
 from prefrl.config import (
+    DoctorConfig,
     ExportConfig,
     ImportConfig,
     LabelConfig,
@@ -29,9 +33,34 @@ from prefrl.config import (
 EXIT_USAGE = 2
 
 
+def _reflow(helptext: str) -> str:
+    """A docstring as --help shows it: each paragraph (blank lines apart) on one line, to be wrapped there."""
+    paragraphs = inspect.cleandoc(helptext).split("\n\n")
+    return "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
+
+
+# The options' --help texts are their field docstrings, wrapped at 120 columns in the source. tyro keeps a line
+# break wherever the next line does not start with a letter (and sees the indentation first), so wrapped
+# sentences would break mid-line in --help; prefrl's docstrings use blank lines for paragraphs, so every other
+# break is only the source's wrapping. (tests/test_cli_conventions.py checks every option's help text.)
+tyro._strings.remove_single_line_breaks = _reflow
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run it; user errors print one line and exit with status 2."""
-    args = sys.argv[1:] if argv is None else argv
+    try:
+        return _main(sys.argv[1:] if argv is None else argv)
+    except BrokenPipeError:  # prefrl train --help | head: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _main(args: list[str]) -> int:
+    if args in (["--version"], ["-V"]):
+        from prefrl import __version__
+
+        print(f"prefrl {__version__}")
+        return 0
     try:
         config = tyro.extras.subcommand_cli_from_dict(
             {
@@ -42,10 +71,11 @@ def main(argv: list[str] | None = None) -> int:
                 "sweep": SweepConfig,
                 "report": ReportConfig,
                 "video": VideoConfig,
+                "doctor": DoctorConfig,
             },
             args=args,
             prog="prefrl",
-            description="prefrl: deep RL from human preferences on MuJoCo.",
+            description="prefrl: deep RL from human preferences on MuJoCo (prefrl --version: its version).",
         )
     except ValueError as e:  # raised by the config's own checks while parsing
         print(f"prefrl: error: {e}", file=sys.stderr)
@@ -67,6 +97,10 @@ def dispatch(config: object) -> int:
         from prefrl.experiments import report
 
         return report.main(config)
+    if isinstance(config, DoctorConfig):
+        from prefrl.experiments import doctor
+
+        return doctor.main(config)
     if isinstance(config, VideoConfig):
         from prefrl.experiments import policy_video
 
@@ -78,7 +112,7 @@ def dispatch(config: object) -> int:
     assert isinstance(config, TrainConfig), f"unknown command {config!r}"
     from prefrl.experiments.train import run
 
-    print(f"run directory: {run(config)}")
+    run(config)  # prints the run directory at the start and what it made at the end
     return 0
 
 

@@ -269,3 +269,15 @@ class VideoConfig:
     @property
     def gif(self) -> bool:
         return self.out_path.suffix == ".gif"
+
+
+# --- Checking the set-up (prefrl doctor) ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DoctorConfig:
+    """Check what a first run needs (rendering, video encoding, torch, the browser for the labeling tests) and
+    print the versions, saying what to install or set for anything missing."""
+
+    env: str = "prefrl/Hopper-v1"
+    """The task to render a test frame of."""

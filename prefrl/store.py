@@ -127,11 +127,11 @@ class PreferenceStore:
             db.close()
             raise StoreError(f"{path} has schema version {version}, this prefrl reads up to {SCHEMA_VERSION}")
         if version < SCHEMA_VERSION:
-            cls._migrate(db, version)
+            cls._migrate(db)
         return cls(db, path)
 
     @staticmethod
-    def _migrate(db: sqlite3.Connection, version: int) -> None:
+    def _migrate(db: sqlite3.Connection) -> None:
         """Bring an older database up to ``SCHEMA_VERSION`` in one transaction (runs made by older prefrl)."""
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -287,8 +287,12 @@ class PreferenceStore:
     def count_queries(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM queries").fetchone()[0]
 
-    def count_answers(self) -> int:
-        return self._db.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
+    def count_answers(self, preference: Preference | None = None) -> int:
+        """Answers stored (only those of ``preference``, if given: ``UNSURE`` counts the skipped pairs)."""
+        if preference is None:
+            return self._db.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
+        query = "SELECT COUNT(*) FROM answers WHERE preference = ?"
+        return self._db.execute(query, (preference.value,)).fetchone()[0]
 
     def unanswered(self) -> list[int]:
         """Ids of queries still waiting for an answer, most uncertain first."""

@@ -44,11 +44,12 @@ from prefrl.rl.agent import rollout
 from prefrl.rl.ground_contact import GroundContacts
 from prefrl.rl.render import GIF, MP4, render_video
 from prefrl.run_dir import RunFiles
+from prefrl.teachers.registry import SCRIPTED_TASKS
 
 MAX_LABELS = 900  # the paper's backflip budget
 BEHAVIOURS = {  # name (also the teacher's): env id, default labels (paper), default timesteps
-    "backflip": ("prefrl/HopperBackflip-v0", 900, 2_000_000),
-    "one-leg": ("prefrl/HalfCheetahOneLeg-v0", 800, 2_000_000),
+    "backflip": (SCRIPTED_TASKS["backflip"], 900, 2_000_000),
+    "one-leg": (SCRIPTED_TASKS["one-leg"], 800, 2_000_000),
 }
 RECIPE = {  # where these runs depart from the paper's settings (--paper-settings restores them):
     # (initial_label_fraction, label_decay_steps)

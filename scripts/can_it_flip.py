@@ -30,8 +30,9 @@ import numpy as np
 
 import prefrl.envs  # noqa: F401  (registers the tasks)
 from prefrl.behaviours.metrics import TURN, count_backflips
+from prefrl.teachers.registry import SCRIPTED_TASKS
 
-ENV_ID = "prefrl/HopperBackflip-v0"
+ENV_ID = SCRIPTED_TASKS["backflip"]
 
 
 def main() -> None:

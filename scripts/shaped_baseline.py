@@ -41,9 +41,10 @@ from prefrl.rl.agent import rollout
 from prefrl.rl.ground_contact import GroundContacts
 from prefrl.rl.hyperparams import ppo_hyperparams
 from prefrl.rl.render import GIF, MP4, render_video
+from prefrl.teachers.registry import SCRIPTED_TASKS
 from prefrl.teachers.scripted import BackflipScore
 
-ENVS = {"backflip": "prefrl/HopperBackflip-v0", "one-leg": "prefrl/HalfCheetahOneLeg-v0"}
+ENVS = SCRIPTED_TASKS  # each behaviour's task
 
 
 class BackflipReward(gym.Wrapper):

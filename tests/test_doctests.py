@@ -15,7 +15,7 @@ def all_modules() -> list[str]:
     names = {"prefrl", "prefrl.envs"}
     for package in (prefrl, prefrl.envs):  # prefrl.envs installs from the top-level envs/ folder
         names.update(info.name for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."))
-    return sorted(names)
+    return sorted(n for n in names if not n.endswith(".__main__"))  # importing __main__ runs the command
 
 
 MODULES = all_modules()

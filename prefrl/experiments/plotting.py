@@ -7,11 +7,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from prefrl.experiments.logs import read_csv  # noqa: E402
-from prefrl.experiments.references import Reference  # noqa: E402
+from prefrl.experiments.logs import read_csv
+from prefrl.experiments.references import Reference
 
 
 def rolling_mean(x: np.ndarray, window: int) -> np.ndarray:

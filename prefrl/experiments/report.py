@@ -59,15 +59,15 @@ from typing import Literal
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import tyro  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import tyro
 
-from prefrl.config import ReportConfig  # noqa: E402
-from prefrl.experiments.results import binned_curve, final_return, initial_return  # noqa: E402
-from prefrl.experiments.statistics import bootstrap_mean_band, stratified_bootstrap_ci  # noqa: E402
-from prefrl.experiments.sweep import Condition, SweepPlan  # noqa: E402
-from prefrl.run_dir import RunFiles  # noqa: E402
+from prefrl.config import ReportConfig
+from prefrl.experiments.results import binned_curve, final_return, initial_return
+from prefrl.experiments.statistics import bootstrap_mean_band, stratified_bootstrap_ci
+from prefrl.experiments.sweep import Condition, SweepPlan
+from prefrl.run_dir import RunFiles
 
 # --- Reading a sweep --------------------------------------------------------------------------------------------
 
@@ -199,13 +199,22 @@ def results_table(results: Sequence[RunResult], conditions: Sequence[Condition],
             if not len(finals):
                 cells.append("–")
                 continue
+            if len(finals) < 2:  # a bootstrap over one seed is that seed: no interval to show
+                cells.append(f"{finals[0]:.1f} (n=1, no CI: needs 2+ seeds)")
+                continue
             mean, low, high = (float(v[0]) for v in bootstrap_mean_band(finals[:, None], reps=reps))
             cells.append(f"{mean:.1f} [{low:.1f}, {high:.1f}] (n={len(finals)})")
         if c.is_baseline:
             score = "1 (reference)"
         else:
             point, low, high = stratified_bootstrap_ci(scores.get(c, {}), reps=reps)
-            score = "–" if math.isnan(point) else f"{point:.2f} [{low:.2f}, {high:.2f}]"
+            seeds = max((len(v) for v in scores.get(c, {}).values()), default=0)
+            if math.isnan(point):
+                score = "–"
+            elif seeds < 2:
+                score = f"{point:.2f} (1 seed, no CI)"
+            else:
+                score = f"{point:.2f} [{low:.2f}, {high:.2f}]"
         name = "true reward" if c.is_baseline else c.name
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {score} |")
     return lines

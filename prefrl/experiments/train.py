@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from stable_baselines3 import PPO
-from stable_baselines3.common.logger import configure
+from stable_baselines3.common.logger import TensorBoardOutputFormat, configure
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import VecNormalize
 from tqdm import tqdm
@@ -40,6 +40,7 @@ from prefrl.experiments.logs import EPISODES_FIELDS, METRICS_FIELDS, CsvLog, tru
 from prefrl.experiments.plotting import plot_learning_curve
 from prefrl.experiments.references import reference
 from prefrl.learning.reward_model import EnsembleRewardFn
+from prefrl.preference import Preference
 from prefrl.rl.agent import collect_episodes, make_agent, rollout
 from prefrl.rl.hyperparams import ppo_hyperparams
 from prefrl.rl.render import render_video
@@ -60,6 +61,7 @@ def run(config: TrainConfig, teacher: Teacher | None = None) -> Path:
     """
     files = prepare_run_dir(config)
     config = TrainConfig.from_json(files.config.read_text())  # the resolved config, as resumed
+    print(f"run directory: {files.root}", flush=True)
     state = read_state(files)
     resuming = state is not None
     spec = prefrl.envs.task_spec(config.env)
@@ -79,6 +81,7 @@ def run(config: TrainConfig, teacher: Teacher | None = None) -> Path:
     venv, recorder = make_vec_env(config.env, hp, config.seed, reward_fn)
     agent = load_agent(files, venv) if resuming else make_agent(hp, venv, config.seed)
     agent.set_logger(configure(str(files.tensorboard), ["tensorboard"]))
+    log_config_text(agent, files.config.read_text())
     if state is not None:
         restore(files, venv, learner, state)
         for log in (files.metrics, files.episodes):  # rows written after the checkpoint will be written again
@@ -129,12 +132,17 @@ def run(config: TrainConfig, teacher: Teacher | None = None) -> Path:
             learner.ask(list(recent), due, agent.num_timesteps)
             learner.collect_and_fit(config.reward_fit_steps_initial, config.reward_fit_steps_per_label)
             row |= learner.metrics()
-            for key in ("labels", "val_accuracy", "l2"):
-                agent.logger.record(f"preferences/{key}", row[key])
-        agent.logger.record("rollout/true_return", row["true_return"])
+            skipped = learner.store.count_answers(Preference.UNSURE)
+            for key, value in (*((k, row[k]) for k in ("labels", "val_accuracy", "l2")), ("skipped", skipped)):
+                if math.isfinite(value):
+                    agent.logger.record(f"preferences/{key}", value)
+        for key in ("true_return", "learned_return"):  # iterations that finish no episode log nothing
+            if math.isfinite(row[key]):
+                agent.logger.record(f"rollout/{key}", row[key])
+        agent.logger.dump(agent.num_timesteps)  # at this iteration's step (PPO's own dump comes before its update)
         metrics.write([row.get(k, math.nan) for k in METRICS_FIELDS])
         bar.update(agent.num_timesteps - bar.n)
-        bar.set_postfix(progress_postfix(row, mean(list(last_returns))), refresh=False)
+        bar.set_postfix(progress_postfix(row, mean(list(last_returns)), learner), refresh=False)
         if agent.num_timesteps >= next_checkpoint or agent.num_timesteps >= config.steps:
             save_checkpoint(files, agent, venv, learner, time.time() - started, config.keep_checkpoints)
             next_checkpoint += config.checkpoint_every
@@ -156,6 +164,8 @@ def run(config: TrainConfig, teacher: Teacher | None = None) -> Path:
     }
     summary["final_episode"] = final_episode(config, agent, venv, files)
     files.summary.write_text(json.dumps(summary, indent=2))
+    made = [("learning curve", files.plot), ("video", files.video), ("summary", files.summary)]
+    print("; ".join(f"{what}: {path}" for what, path in made if path.exists()), flush=True)
     venv.close()
     if labeling is not None:
         labeling.stop()
@@ -234,14 +244,29 @@ def start_labeling(config: TrainConfig, files: RunFiles):
     return server
 
 
-def progress_postfix(row: dict[str, float], recent_return: float) -> dict[str, str]:
-    """What the progress bar shows: the true return of the last 10 episodes, and the labels."""
+def progress_postfix(
+    row: dict[str, float], recent_return: float, learner: PreferenceLearner | None = None
+) -> dict[str, str]:
+    """What the progress bar shows: the true return of the last 10 episodes, and the labels: those the reward
+    model learns from, those answered "can't tell" (dropped) and those still waiting for an answer."""
     postfix = {"return": f"{recent_return:.0f}"}
     if "labels" in row:
-        postfix |= {"labels": f"{row['labels']:.0f}", "val_acc": f"{row['val_accuracy']:.2f}"}
+        skipped = learner.store.count_answers(Preference.UNSURE) if learner is not None else 0
+        postfix["labels"] = f"{row['labels'] - skipped:.0f}"
+        if skipped:
+            postfix["skipped"] = f"{skipped}"
+        postfix["val_acc"] = f"{row['val_accuracy']:.2f}"
         if row["queries"] > row["labels"]:  # a human teacher: pairs wait for answers while training goes on
             postfix["waiting"] = f"{row['queries'] - row['labels']:.0f}"
     return postfix
+
+
+def log_config_text(agent: PPO, config_json: str) -> None:
+    """The resolved config as a text summary in TensorBoard (its TEXT tab)."""
+    for output in agent.logger.output_formats:
+        if isinstance(output, TensorBoardOutputFormat):
+            output.writer.add_text("config", "```\n" + config_json + "\n```", 0)
+            output.writer.flush()
 
 
 def mean(values: list[float]) -> float:

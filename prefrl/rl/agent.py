@@ -43,7 +43,7 @@ def collect_episodes(
     for _ in range(max(steps // venv.num_envs, horizon)):
         actions, _ = agent.predict(obs, deterministic=False)
         obs, *_ = venv.step(actions)
-    agent._last_obs = None  # PPO resets the envs when it starts learning  # noqa: SLF001
+    agent._last_obs = None  # PPO resets the envs when it starts learning
     return recorder.pop_episodes()
 
 

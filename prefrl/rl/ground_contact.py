@@ -10,6 +10,7 @@ import numpy as np
 
 import prefrl.envs  # noqa: F401  (registers prefrl/* ids)
 from prefrl.behaviours.cheetah_kinematics import PARTS as CHEETAH_PARTS
+from prefrl.teachers.registry import SCRIPTED_TASKS
 
 FLOOR = "floor"
 
@@ -57,6 +58,6 @@ class GroundContacts:
         return touching
 
 
-def cheetah_contacts(qpos: np.ndarray, env_id: str = "prefrl/HalfCheetahOneLeg-v0") -> dict[str, np.ndarray]:
+def cheetah_contacts(qpos: np.ndarray, env_id: str = SCRIPTED_TASKS["one-leg"]) -> dict[str, np.ndarray]:
     """Floor contacts of the Half-Cheetah's ``back`` leg, ``front`` leg and ``body`` for states ``qpos [T, 9]``."""
     return GroundContacts(env_id, CHEETAH_PARTS)(qpos)

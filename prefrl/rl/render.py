@@ -13,7 +13,7 @@ import imageio.v2 as imageio
 import mujoco
 import numpy as np
 
-import prefrl.envs  # noqa: F401  (registers prefrl/* ids)
+import prefrl.envs
 
 # imageio-ffmpeg starts ffmpeg with preexec_fn=os.setpgrp unless this is set, and a preexec_fn makes Python
 # fork() instead of vfork(). fork() runs OpenBLAS's atfork handler, which shuts its thread pool down under a

@@ -106,13 +106,23 @@ def test_report_of_a_small_sweep(tmp_path):
     assert (tmp_path / "report" / "ablation_curves.png").exists()
     assert "random-queries**: pairs chosen uniformly at random" in text
     row = next(line for line in text.splitlines() if line.startswith("| 700+random-queries"))
-    assert "(n=1)" in row and "(n=2)" in row
+    assert "(n=1, no CI: needs 2+ seeds)" in row and "(n=2)" in row
     assert "| true reward |" in text
     scores = text.split("Normalised score per task")[1].split("##")[0]  # the first section's
     row = next(line for line in scores.splitlines() if line.startswith("| 700 |"))
     means = [float(cell.split()[0]) for cell in row.strip("| ").split(" | ")[1:]]
     assert len(means) == 2 and all(0.7 < m < 0.9 for m in means)  # ends at ~80, the true-reward runs at ~100
     assert not any(line.startswith("| true reward |") for line in scores.splitlines())
+
+
+def test_one_seed_shows_no_confidence_interval(tmp_path):
+    plan = SweepPlan(("Hopper",), tuple(split_conditions(["true,700"])), 1, 1000)
+    (tmp_path / "sweep.json").write_text(plan.to_json())
+    for run in plan.runs(tmp_path):
+        write_run(run.run_dir, 1000, np.linspace(0, 100.0 if run.condition.is_baseline else 80.0, 20))
+    text = write_report(tmp_path, reps=200).read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| 700 |"))
+    assert "(n=1, no CI: needs 2+ seeds)" in row and "(1 seed, no CI)" in row and "[" not in row
 
 
 def test_report_needs_finished_runs(tmp_path):

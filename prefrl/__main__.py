@@ -1,0 +1,7 @@
+"""``python -m prefrl``: the ``prefrl`` command."""
+
+import sys
+
+from prefrl.cli import main
+
+sys.exit(main())
