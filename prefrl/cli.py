@@ -20,6 +20,7 @@ import tyro._strings
 
 # Only the light config module at import time: --help and parsing must not wait for torch or matplotlib.
 from prefrl.config import (
+    BenchConfig,
     DoctorConfig,
     ExportConfig,
     ImportConfig,
@@ -72,6 +73,7 @@ def _main(args: list[str]) -> int:
                 "report": ReportConfig,
                 "video": VideoConfig,
                 "doctor": DoctorConfig,
+                "bench": BenchConfig,
             },
             args=args,
             prog="prefrl",
@@ -97,6 +99,10 @@ def dispatch(config: object) -> int:
         from prefrl.experiments import report
 
         return report.main(config)
+    if isinstance(config, BenchConfig):
+        from prefrl.experiments import bench
+
+        return bench.main(config)
     if isinstance(config, DoctorConfig):
         from prefrl.experiments import doctor
 

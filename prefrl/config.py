@@ -23,6 +23,36 @@ from prefrl.teachers.human import HumanTeacher
 
 
 @dataclass(frozen=True)
+class PPOOverrides:
+    """PPO settings to change for this run; each unset one is the task's own (prefrl/rl/ppo.toml)."""
+
+    n_envs: int | None = None
+    """Envs stepping together in one process."""
+    n_steps: int | None = None
+    """Steps per env per rollout."""
+    batch_size: int | None = None
+    """Minibatch size of PPO's update."""
+    n_epochs: int | None = None
+    """Passes over each rollout."""
+    learning_rate: float | None = None
+    """Adam step size."""
+    gamma: float | None = None
+    """Discount factor (the paper: 0.995)."""
+    gae_lambda: float | None = None
+    """GAE lambda (the paper: 0.97)."""
+    ent_coef: float | None = None
+    """Entropy bonus (the paper: 0.01; 0.001 on Swimmer)."""
+    clip_range: float | None = None
+    """PPO's clipping range."""
+    max_grad_norm: float | None = None
+    """Gradient norm clipping."""
+
+    def changes(self) -> dict[str, float]:
+        """The settings given, by name."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """Learn a MuJoCo task from synthetic preferences (or, with --true-reward, from its true reward)."""
 
@@ -85,6 +115,8 @@ class TrainConfig:
     """Write a video (mp4) of one episode of the final policy."""
     progress: bool = True
     """Show a progress bar."""
+    ppo: PPOOverrides = PPOOverrides()
+    """Change the task's PPO settings for this run, e.g. --ppo.batch-size 256 (the same for --true-reward)."""
 
     def check(self) -> None:
         """``ValueError`` naming the option to fix, for values no run can use."""
@@ -125,6 +157,7 @@ class TrainConfig:
         values = json.loads(text)
         for key in ("out", "resume"):
             values[key] = None if values.get(key) is None else Path(values[key])
+        values["ppo"] = PPOOverrides(**values.get("ppo", {}))
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
 
@@ -281,3 +314,27 @@ class DoctorConfig:
 
     env: str = "prefrl/Hopper-v1"
     """The task to render a test frame of."""
+
+
+# --- Measuring speed (prefrl bench) ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """Measure training speed on one core: raw env steps/s, a true-reward run and a preference run of the same
+    length, side by side in one invocation, printed with their ratios."""
+
+    env: str = "prefrl/Hopper-v1"
+    """The task."""
+    steps: int = 100_000
+    """Agent timesteps of each of the two runs."""
+    labels: int | None = None
+    """Labels of the preference run (default: the 700-label budget's share of a 1M-step run, 70 per 100k steps)."""
+    seed: int = 0
+    """Seed of both runs."""
+    out: Path | None = None
+    """Also write the numbers to this JSON file."""
+
+    @property
+    def preference_labels(self) -> int:
+        return self.labels if self.labels is not None else max(10, round(700 * self.steps / 1_000_000))

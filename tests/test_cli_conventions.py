@@ -2,6 +2,7 @@
 sentences, and prefrl doctor."""
 
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -66,3 +67,19 @@ def test_doctor_says_what_to_do_without_opengl():
     assert broken.returncode == 1
     assert "FAIL  rendering (MUJOCO_GL=no-such-backend)" in broken.stdout
     assert "-> set MUJOCO_GL to egl, osmesa or glfw" in broken.stdout
+
+
+def test_bench_measures_three_speeds_side_by_side(tmp_path):
+    out = tmp_path / "bench.json"
+    result = run(sys.executable, "-m", "prefrl", "bench", "--env", "prefrl/Reacher-v0", "--steps", "2048", "--out", out)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("prefrl/Reacher-v0, 2048 steps per run, 10 labels, ")
+    assert [line.split()[0] for line in lines[1:]] == ["raw", "PPO", "preference"]
+    numbers = json.loads(out.read_text())
+    assert numbers["preference_over_true"] == pytest.approx(
+        numbers["preference_steps_per_second"] / numbers["true_reward_steps_per_second"]
+    )
+    assert 0 < numbers["true_over_raw"] < 1  # learning costs more than stepping
+    again = run(sys.executable, "-m", "prefrl", "bench", "--steps", "2048", "--out", out)
+    assert again.returncode == 2 and "already exists" in again.stderr

@@ -80,7 +80,7 @@ ALLOWED_LAYERS = {
 }
 ALLOWED_THIRD_PARTY = {
     "pure": SCIENTIFIC,
-    "adapters": SCIENTIFIC | SIMULATOR,
+    "adapters": SCIENTIFIC | SIMULATOR | {"tomli"},  # tomli: tomllib before Python 3.11
     "labeling": SCIENTIFIC | SIMULATOR | {"fastapi", "uvicorn", "starlette", "pydantic"},
     "options": {"tyro"},
 }

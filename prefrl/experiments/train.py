@@ -65,7 +65,7 @@ def run(config: TrainConfig, teacher: Teacher | None = None) -> Path:
     state = read_state(files)
     resuming = state is not None
     spec = prefrl.envs.task_spec(config.env)
-    hp = ppo_hyperparams(config.env)
+    hp = ppo_hyperparams(config.env, config.ppo.changes())
     set_random_seed(config.seed)
     torch.set_num_threads(1)  # small networks: threads cost more than they bring, and runs go in parallel
     rng = np.random.default_rng(config.seed)
@@ -195,12 +195,13 @@ def prepare_run_dir(config: TrainConfig) -> RunFiles:
             PreferenceStore.open(files.db).close()  # fail early on a corrupt or foreign database
         return files
     prefrl.envs.task_spec(config.env)  # fail early on an unknown env id
+    hp = ppo_hyperparams(config.env, config.ppo.changes())  # and on a bad PPO setting
     root = Path(config.out) if config.out is not None else config.default_run_dir()
     if root.exists():
         raise ValueError(f"run directory {root} already exists; pass --resume {root} to continue it, or another --out")
     root.mkdir(parents=True)
     files = RunFiles(root)
-    files.config.write_text(replace(config, out=root).to_json(**provenance()))
+    files.config.write_text(replace(config, out=root).to_json(ppo_settings=hp.to_dict(), **provenance()))
     return files
 
 

@@ -1,53 +1,98 @@
-"""PPO hyperparameters per task: the same for the preference run and the true-reward baseline.
-
-The paper trained with TRPO (gamma 0.995, lambda 0.97) and an entropy bonus of 0.01 (0.001 on Swimmer),
-needed because the learned reward keeps changing. prefrl uses SB3's PPO with the paper's gamma, lambda and
-entropy bonus, and otherwise SB3's defaults, with 4 envs stepping together (faster on a laptop CPU).
-"""
+"""PPO hyperparameters per task, read from ``ppo.toml`` beside this file: the same for the preference run and
+the true-reward baseline; ``prefrl train --ppo.NAME VALUE`` overrides one for a run."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import dataclasses
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+SETTINGS_FILE = Path(__file__).with_name("ppo.toml")
 
 
 @dataclass(frozen=True)
 class PPOHyperparams:
-    """Settings of one PPO run (names as in ``stable_baselines3.PPO``)."""
+    """Settings of one PPO run (names as in ``stable_baselines3.PPO``; the defaults are ``ppo.toml``'s)."""
 
-    n_envs: int = 4  # DummyVecEnv: ~1.5x the steps/s of one env on a laptop core
-    n_steps: int = 512  # per env: 2048 steps per rollout, as SB3's default
-    batch_size: int = 64
-    n_epochs: int = 10
-    learning_rate: float = 3e-4
-    gamma: float = 0.995  # paper
-    gae_lambda: float = 0.97  # paper
-    ent_coef: float = 0.01  # paper
-    clip_range: float = 0.2
-    max_grad_norm: float = 0.5
-    net_arch: tuple[int, ...] = (64, 64)
-    normalize_obs: bool = True
-    normalize_reward: bool = True
+    n_envs: int
+    n_steps: int
+    batch_size: int
+    n_epochs: int
+    learning_rate: float
+    gamma: float
+    gae_lambda: float
+    ent_coef: float
+    clip_range: float
+    max_grad_norm: float
+    net_arch: tuple[int, ...]
+    normalize_obs: bool
+    normalize_reward: bool
 
     @property
     def rollout_steps(self) -> int:
         """Env steps per PPO iteration."""
         return self.n_steps * self.n_envs
 
+    def replace(self, changes: Mapping[str, Any]) -> PPOHyperparams:
+        """These settings with ``changes`` (``ValueError`` for a name PPO has no setting of, or a bad value)."""
+        known = {f.name: f for f in dataclasses.fields(self)}
+        unknown = set(changes) - set(known)
+        if unknown:
+            raise ValueError(f"unknown PPO setting {', '.join(sorted(unknown))}; known: {', '.join(known)}")
+        values: dict[str, Any] = {k: tuple(v) if k == "net_arch" else v for k, v in changes.items()}
+        new = dataclasses.replace(self, **values)
+        new.check()
+        return new
 
-DEFAULT = PPOHyperparams()
+    def check(self) -> None:
+        """``ValueError`` for settings PPO cannot run with."""
+        counts = {
+            "n_envs": self.n_envs,
+            "n_steps": self.n_steps,
+            "batch_size": self.batch_size,
+            "n_epochs": self.n_epochs,
+        }
+        for name, value in counts.items():
+            if not value >= 1:
+                raise ValueError(f"PPO setting {name} must be at least 1, got {value}")
+        if self.batch_size > self.rollout_steps:
+            raise ValueError(f"PPO batch_size {self.batch_size} exceeds the rollout ({self.rollout_steps} steps)")
+        for name in ("learning_rate", "clip_range", "max_grad_norm"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"PPO setting {name} must be positive, got {getattr(self, name)}")
+        for name in ("gamma", "gae_lambda"):
+            if not 0 < getattr(self, name) <= 1:
+                raise ValueError(f"PPO setting {name} must be in (0, 1], got {getattr(self, name)}")
+        if not self.ent_coef >= 0:
+            raise ValueError(f"PPO setting ent_coef must be >= 0, got {self.ent_coef}")
 
-PPO_HYPERPARAMS: dict[str, PPOHyperparams] = {
-    "prefrl/Hopper-v0": DEFAULT,
-    "prefrl/Walker2d-v0": DEFAULT,
-    "prefrl/Swimmer-v0": replace(DEFAULT, ent_coef=0.001),  # paper: 0.001 on Swimmer
-    "prefrl/HalfCheetah-v0": DEFAULT,
-    "prefrl/Ant-v0": DEFAULT,
-    "prefrl/Reacher-v0": DEFAULT,
-    "prefrl/InvertedPendulum-v0": DEFAULT,
-    "prefrl/InvertedDoublePendulum-v0": DEFAULT,
-}
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
 
 
-def ppo_hyperparams(env_id: str) -> PPOHyperparams:
-    """The task's PPO settings (the defaults for a task not listed)."""
-    return PPO_HYPERPARAMS.get(env_id, DEFAULT)
+@cache
+def _settings() -> dict[str, dict[str, Any]]:
+    with SETTINGS_FILE.open("rb") as f:
+        return tomllib.load(f)
+
+
+def ppo_hyperparams(env_id: str, overrides: Mapping[str, Any] | None = None) -> PPOHyperparams:
+    """The task's PPO settings (``[default]`` for a task without a table of its own), with ``overrides``."""
+    settings = _settings()
+    default = settings["default"]
+    hp = PPOHyperparams(**{**default, "net_arch": tuple(default["net_arch"])})
+    return hp.replace({**settings.get(env_id, {}), **(overrides or {})})
+
+
+def default_hyperparams(**changes: Any) -> PPOHyperparams:
+    """``ppo.toml``'s ``[default]`` settings, with ``changes``."""
+    return ppo_hyperparams("", changes)

@@ -5,7 +5,7 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 import prefrl.envs  # noqa: F401
-from prefrl.rl.hyperparams import PPOHyperparams
+from prefrl.rl.hyperparams import default_hyperparams
 from prefrl.rl.learned_reward import LearnedRewardVecEnv
 from prefrl.rl.recorder import SegmentRecorder
 from prefrl.rl.vec_env import make_vec_env
@@ -50,10 +50,10 @@ def test_recorded_obs_are_the_ones_acted_on():
 
 
 def test_stack_order():
-    top, recorder = make_vec_env("prefrl/Hopper-v0", PPOHyperparams(n_envs=2), seed=0, reward_fn=constant_reward)
+    top, recorder = make_vec_env("prefrl/Hopper-v0", default_hyperparams(n_envs=2), seed=0, reward_fn=constant_reward)
     assert type(top).__name__ == "VecNormalize"
     assert isinstance(top.venv, LearnedRewardVecEnv) and top.venv.venv is recorder
-    baseline, _ = make_vec_env("prefrl/Hopper-v0", PPOHyperparams(n_envs=2), seed=0, reward_fn=None)
+    baseline, _ = make_vec_env("prefrl/Hopper-v0", default_hyperparams(n_envs=2), seed=0, reward_fn=None)
     assert isinstance(baseline.venv, SegmentRecorder)
     top.close()
     baseline.close()
