@@ -1,9 +1,9 @@
 """The ``prefrl`` command.
 
-prefrl train --env prefrl/Hopper-v0 --labels 700 --steps 1000000 --seed 0
-prefrl train --env prefrl/Hopper-v0 --true-reward          # the plain-PPO baseline
+prefrl train --env prefrl/Hopper-v1 --labels 700 --steps 1000000 --seed 0
+prefrl train --env prefrl/Hopper-v1 --true-reward          # the plain-PPO baseline
 prefrl train --resume runs/Hopper__pref700__0__20261129-120000
-prefrl train --env prefrl/Hopper-v0 --teacher human --labels 700   # label in a browser while it trains
+prefrl train --env prefrl/Hopper-v1 --teacher human --labels 700   # label in a browser while it trains
 prefrl label runs/Hopper__pref700__0__20261129-120000               # serve a run's queue to more labelers
 prefrl export RUN_DIR labels.jsonl; prefrl import OTHER_RUN_DIR labels.jsonl
 prefrl video RUN_DIR --episodes 3                                   # look at a run's policy (RUN_DIR/policy.mp4)

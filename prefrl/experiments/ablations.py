@@ -1,11 +1,11 @@
 """The paper's ablations (Christiano et al., 2017, section 3.3 and figure 5), each a switch on a normal run.
 
-    prefrl train --env prefrl/Hopper-v0 --labels 700 --selection random       # random queries
-    prefrl train --env prefrl/Hopper-v0 --labels 700 --ensemble 1             # no ensemble
-    prefrl train --env prefrl/Hopper-v0 --labels 700 --no-online-labels       # no online queries
-    prefrl train --env prefrl/Hopper-v0 --labels 700 --no-regularization      # no regularization
-    prefrl train --env prefrl/Hopper-v0 --labels 700 --clip-steps 1           # single-step segments
-    prefrl train --env prefrl/Hopper-v0 --labels 700 --reward-objective regression   # regression on true returns
+    prefrl train --env prefrl/Hopper-v1 --labels 700 --selection random       # random queries
+    prefrl train --env prefrl/Hopper-v1 --labels 700 --ensemble 1             # no ensemble
+    prefrl train --env prefrl/Hopper-v1 --labels 700 --no-online-labels       # no online queries
+    prefrl train --env prefrl/Hopper-v1 --labels 700 --no-regularization      # no regularization
+    prefrl train --env prefrl/Hopper-v1 --labels 700 --clip-steps 1           # single-step segments
+    prefrl train --env prefrl/Hopper-v1 --labels 700 --reward-objective regression   # regression on true returns
 
 ``Ablation`` names them (the sweep's conditions use these names) and knows the ``prefrl train`` switches that
 turn each on; ``prefrl.experiments.learner`` derives the reward trainer's and the label schedule's settings from

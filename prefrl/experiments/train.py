@@ -164,6 +164,13 @@ def run(config: TrainConfig, teacher: Teacher | None = None) -> Path:
     }
     summary["final_episode"] = final_episode(config, agent, venv, files)
     files.summary.write_text(json.dumps(summary, indent=2))
+    if learner is not None and summary["labels"] < config.labels:  # a human teacher: people answer at their pace
+        waiting = learner.store.count_queries() - summary["labels"]
+        print(
+            f"the run got {summary['labels']} of its {config.labels} labels; {waiting} pairs still wait: "
+            f"prefrl label {files.root} serves them, prefrl export / import carry the answers to another run",
+            flush=True,
+        )
     made = [("learning curve", files.plot), ("video", files.video), ("summary", files.summary)]
     print("; ".join(f"{what}: {path}" for what, path in made if path.exists()), flush=True)
     venv.close()

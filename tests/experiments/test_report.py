@@ -5,17 +5,11 @@ import os
 import numpy as np
 import pytest
 
-from prefrl.experiments.report import (
-    RunResult,
-    condition_groups,
-    load_results,
-    normalised_scores,
-    paired_rows,
-    write_report,
-)
+from prefrl.experiments.report import condition_groups, normalised_scores, write_report
 from prefrl.experiments.results import binned_curve, final_return, initial_return
 from prefrl.experiments.statistics import bootstrap_mean_band, iqm, stratified_bootstrap_ci
 from prefrl.experiments.sweep import Condition, SweepPlan, split_conditions
+from prefrl.experiments.sweep_results import RunResult, load_results, paired_rows
 
 
 def test_iqm_on_known_numbers():
@@ -176,3 +170,18 @@ def test_no_paired_table_without_a_true_reward_condition(tmp_path):
     write_run(plan.runs(tmp_path)[0].run_dir, 1000, np.arange(10.0), train_seconds=5.0)
     assert "paired by seed" not in write_report(tmp_path, reps=50).read_text()
     assert not (tmp_path / "report" / "paired.csv").exists()
+
+
+def test_gait_of_the_final_policies_beside_the_returns(tmp_path):
+    plan = SweepPlan(("Hopper-v1",), tuple(split_conditions(["true,700"])), 2, 1000)
+    (tmp_path / "sweep.json").write_text(plan.to_json())
+    for run in plan.runs(tmp_path):
+        speed = 2.5 if run.condition.is_baseline else 1.0 + run.seed  # 700: seeds at 1.0 and 2.0 m/s
+        episode = {"seed": 12345, "true_return": 1.0, "healthy_fraction": 0.9 + 0.05 * run.seed,
+                   "forward_speed": speed, "hops": 10.0, "hops_per_second": 1.25}  # fmt: skip
+        write_run(run.run_dir, 1000, np.linspace(0, 100, 20), final_episode=episode)
+    text = write_report(tmp_path, reps=100).read_text()
+    section = text.split("## What the final policies did", 1)[1]
+    row = next(line for line in section.splitlines() if line.startswith("| 700 |"))
+    assert row == "| 700 | 92% healthy, 1.50 m/s, 1.25 hops/s (n=2) |"
+    assert "| true reward | 92% healthy, 2.50 m/s, 1.25 hops/s (n=2) |" in section

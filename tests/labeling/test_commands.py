@@ -51,6 +51,7 @@ def test_train_with_a_human_teacher_never_waits_for_one(tmp_path):
     db = out / "preferences.sqlite"
     assert count(db, "queries") == 10 and count(db, "answers") == 0  # nobody labeled; training finished anyway
     assert json.loads((out / "summary.json").read_text())["timesteps"] >= 2048
+    assert f"the run got 0 of its 10 labels; 10 pairs still wait: prefrl label {out} serves them" in result.stdout
 
 
 def test_human_teacher_and_true_reward_exclude_each_other(capsys):
