@@ -1,5 +1,5 @@
 # Two commands do all the set-up (see README):
-#   make demo   install into .venv, then learn the Hopper from 700 synthetic preferences
+#   make demo   install into .venv, then teach the Hopper to hop from 700 synthetic preferences (~15 min)
 #   make test   install into .venv (with test tools and a headless Chromium), then lint, type-check and run the tests
 
 PYTHON ?= python3
@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 # torch first, pinned to the CPU build: a bare `torch` requirement would pull a multi-GB CUDA build.
 TORCH ?= torch==2.13.0
-DEMO_ARGS ?= --env prefrl/Hopper-v0 --labels 700 --steps 300000 --seed 0
+DEMO_ARGS ?= --env prefrl/Hopper-v1 --labels 700 --steps 1000000 --seed 0
 
 .PHONY: install demo test test-all lint browser clean
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import inspect
 import os
+import signal
 import sys
+import threading
 
 import tyro
 import tyro._strings
@@ -31,7 +33,7 @@ from prefrl.config import (
     VideoConfig,
 )
 
-EXIT_USAGE = 2
+EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
 
 def _reflow(helptext: str) -> str:
@@ -48,7 +50,11 @@ tyro._strings.remove_single_line_breaks = _reflow
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse the command line and run it; user errors print one line and exit with status 2."""
+    """Parse the command line and run it; user errors print one line and exit with status 2, a run that cannot go
+    on with 1, Ctrl-C with 130."""
+    if threading.current_thread() is threading.main_thread():
+        # Ctrl-C stops a run even where the shell started prefrl with SIGINT ignored (a background job of a script).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return _main(sys.argv[1:] if argv is None else argv)
     except BrokenPipeError:  # prefrl train --help | head: the reader left; say nothing more
@@ -82,11 +88,18 @@ def _main(args: list[str]) -> int:
     except ValueError as e:  # raised by the config's own checks while parsing
         print(f"prefrl: error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    from prefrl.experiments import RunError
+
     try:
         return dispatch(config)
     except ValueError as e:
         print(f"prefrl: error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except RunError as e:
+        print(f"prefrl: error: {e}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:  # the command has said what was kept and how to go on
+        return EXIT_INTERRUPTED
 
 
 def dispatch(config: object) -> int:

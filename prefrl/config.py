@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,10 +130,22 @@ class TrainConfig:
             raise ValueError(f"--ensemble must be at least 1, got {self.ensemble}")
         if not 0.0 <= self.initial_label_fraction <= 1.0:
             raise ValueError(f"--initial-label-fraction must be in [0, 1], got {self.initial_label_fraction}")
-        if self.label_decay_steps <= 0:
-            raise ValueError(f"--label-decay-steps must be positive, got {self.label_decay_steps}")
+        if not (math.isfinite(self.label_decay_steps) and self.label_decay_steps > 0):
+            raise ValueError(f"--label-decay-steps must be a positive number, got {self.label_decay_steps}")
         if self.clip_steps < 0:
             raise ValueError(f"--clip-steps must be >= 0 (0: the task's own), got {self.clip_steps}")
+        if self.seed < 0:
+            raise ValueError(f"--seed must be >= 0, got {self.seed}")
+        if self.checkpoint_every < 1:
+            raise ValueError(f"--checkpoint-every must be positive, got {self.checkpoint_every}")
+        if self.reward_fit_steps_initial < 1 or self.reward_fit_steps_per_label < 0:
+            raise ValueError("--reward-fit-steps-initial must be positive and --reward-fit-steps-per-label >= 0")
+        if not 0 <= self.label_port <= 65535:
+            raise ValueError(f"--label-port must be in 0..65535 (0: any free port), got {self.label_port}")
+        if not self.label_host.strip():
+            raise ValueError("--label-host is empty: pass an address, e.g. 127.0.0.1")
+        if self.tie_tolerance is not None and not math.isfinite(self.tie_tolerance):
+            raise ValueError(f"--tie-tolerance must be a finite number, got {self.tie_tolerance}")
         if self.teacher != "oracle" and self.true_reward:
             raise ValueError(f"--teacher {self.teacher} answers queries; --true-reward asks none: pass one of them")
         from prefrl.teachers import registry

@@ -2,7 +2,7 @@
 
     runs/Hopper__pref700__0__20261129-120000/
         config.json  preferences.sqlite  metrics.csv  episodes.csv  summary.json  learning_curve.png
-        final_policy.mp4  tb/  clips/  checkpoint/{policy.zip, vecnormalize.npz, reward_model.pt, state.json}
+        final_policy.mp4  tb/  clips/  .lock  checkpoint/{policy.zip, vecnormalize.npz, reward_model.pt, state.json}
         checkpoints/<timestep>/ (with --keep-checkpoints)
 
 Pure: paths only, nothing here reads or writes a file.
@@ -102,6 +102,11 @@ class RunFiles:
     @property
     def tensorboard(self) -> Path:
         return self.root / "tb"
+
+    @property
+    def lock(self) -> Path:
+        """Held (``flock``) by the one ``prefrl train`` working in the directory; holds its pid."""
+        return self.root / ".lock"
 
     @property
     def clips(self) -> Path:

@@ -113,22 +113,33 @@ class PreferenceStore:
         path = Path(path)
         if not path.is_file():
             raise StoreError(f"no preference database at {path}")
+        version = cls._check_read_only(path)  # a file that is not prefrl's is refused untouched
+        db = cls._connect(path)
+        if version < SCHEMA_VERSION:
+            cls._migrate(db)
+        return cls(db, path)
+
+    @staticmethod
+    def _check_read_only(path: Path) -> int:
+        """The schema version of prefrl's database at ``path``, read without writing to the file (not even
+        switching its journal mode); ``StoreError`` for anything else."""
         try:
-            db = cls._connect(path)
+            db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{path} is not a readable SQLite database ({e}); restore it or start a new run") from None
+        try:
             app_id = db.execute("PRAGMA application_id").fetchone()[0]
             version = db.execute("PRAGMA user_version").fetchone()[0]
             db.execute("PRAGMA quick_check").fetchone()
         except sqlite3.DatabaseError as e:
             raise StoreError(f"{path} is not a readable SQLite database ({e}); restore it or start a new run") from None
-        if app_id != APPLICATION_ID:
+        finally:
             db.close()
+        if app_id != APPLICATION_ID:
             raise StoreError(f"{path} is not a prefrl preference database; point to a run directory made by prefrl")
         if not 1 <= version <= SCHEMA_VERSION:
-            db.close()
             raise StoreError(f"{path} has schema version {version}, this prefrl reads up to {SCHEMA_VERSION}")
-        if version < SCHEMA_VERSION:
-            cls._migrate(db)
-        return cls(db, path)
+        return version
 
     @staticmethod
     def _migrate(db: sqlite3.Connection) -> None:

@@ -1,3 +1,4 @@
+import os
 import sqlite3
 
 import numpy as np
@@ -65,3 +66,19 @@ def test_create_never_overwrites(tmp_path):
     PreferenceStore.create(path, "e").close()
     with pytest.raises(StoreError, match="already exists"):
         PreferenceStore.create(path, "e")
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage" * 50, "foreign"], ids=["empty", "garbage", "foreign"])
+def test_a_database_that_is_not_prefrls_is_refused_untouched(tmp_path, content):
+    path = tmp_path / "preferences.sqlite"
+    if content == "foreign":
+        with sqlite3.connect(path) as db:
+            db.execute("CREATE TABLE other (x)")
+        db.close()
+    else:
+        path.write_bytes(content)
+    before, stat = path.read_bytes(), os.stat(path)
+    with pytest.raises(StoreError):
+        PreferenceStore.open(path)
+    assert path.read_bytes() == before and os.stat(path).st_mtime_ns == stat.st_mtime_ns
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["preferences.sqlite"]  # no -wal or -shm left behind

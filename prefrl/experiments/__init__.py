@@ -6,3 +6,7 @@
 * ``ablations``, ``sweep``, ``report``, ``results``, ``plotting``: many runs, and their tables and plots;
 * ``policy_video``: ``prefrl video``.
 """
+
+
+class RunError(RuntimeError):
+    """A run cannot go on (its message says why and what was kept); the CLI prints it and exits with status 1."""

@@ -5,10 +5,12 @@ The file names are ``prefrl.run_dir.CheckpointFiles``'s.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
 import gymnasium as gym
 import numpy as np
@@ -22,6 +24,39 @@ from prefrl.run_dir import CheckpointFiles, RunFiles
 
 if TYPE_CHECKING:
     from prefrl.experiments.learner import PreferenceLearner
+
+
+class RunLock:
+    """An advisory lock on a run directory, held while one ``prefrl train`` works in it.
+
+    A second trainer on the same directory (say, ``--resume`` on a run that is still going) fails at once instead
+    of training alongside it. The lock goes with the process, however it ends.
+    """
+
+    def __init__(self, files: RunFiles):
+        self.path = files.lock
+        self._file: IO[str] | None = None
+
+    def __enter__(self) -> RunLock:
+        self._file = self.path.open("a+")
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._file.seek(0)
+            holder = self._file.read().strip() or "another process"
+            self._file.close()
+            raise ValueError(
+                f"{self.path.parent} is in use by another prefrl train ({holder}); wait for it or stop it first"
+            ) from None
+        self._file.seek(0)
+        self._file.truncate()
+        self._file.write(f"pid {os.getpid()}")
+        self._file.flush()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._file is not None
+        self._file.close()  # closing releases the lock
 
 
 def save_checkpoint(
@@ -64,8 +99,14 @@ def save_checkpoint(
 
 
 def read_state(files: RunFiles) -> dict[str, Any] | None:
-    """The counters of the run's last complete checkpoint; ``None`` when it has none."""
-    checkpoint = files.checkpoint
+    """The counters of the run's last complete checkpoint; ``None`` when it has none.
+
+    A run killed between ``save_checkpoint``'s two renames has only ``checkpoint.old``: it is the last complete
+    one, and is put back in place.
+    """
+    checkpoint, old = files.checkpoint, files.checkpoint_old
+    if not checkpoint.root.exists() and old.is_complete():
+        old.root.rename(checkpoint.root)
     return json.loads(checkpoint.state.read_text()) if checkpoint.is_complete() else None
 
 

@@ -15,9 +15,11 @@ from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
+import torch
 
 import prefrl.envs
 from prefrl.config import TrainConfig
+from prefrl.experiments import RunError
 from prefrl.learning.label_schedule import LabelSchedule
 from prefrl.learning.reward_model import RewardEnsemble
 from prefrl.learning.reward_training import FitStats, RewardTrainer, TrainerConfig
@@ -77,6 +79,11 @@ class PreferenceLearner:
             return len(answers)
         steps = initial_steps if self.fits == 0 else steps_per_label * self.unfitted
         self.last_fit = self.trainer.fit(steps)
+        if not all(torch.isfinite(p).all() for p in self.model.state_dict().values()):
+            raise RunError(
+                f"the reward model diverged (non-finite weights) in its fit on {len(self.trainer)} labels; "
+                "the last checkpoint is kept as it was"
+            )
         self.fits += 1
         self.unfitted = 0
         return len(answers)

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import json
 import math
+import socket
 import subprocess
+import sys
 import time
 from collections import deque
 from dataclasses import replace
@@ -34,7 +36,8 @@ from tqdm import tqdm
 
 import prefrl.envs
 from prefrl.config import FINAL_VIDEO_SEED, TrainConfig
-from prefrl.experiments.checkpoint import load_agent, read_state, restore, save_checkpoint
+from prefrl.experiments import RunError
+from prefrl.experiments.checkpoint import RunLock, load_agent, read_state, restore, save_checkpoint
 from prefrl.experiments.learner import PreferenceLearner, make_learner
 from prefrl.experiments.logs import EPISODES_FIELDS, METRICS_FIELDS, CsvLog, truncate_csv
 from prefrl.experiments.plotting import plot_learning_curve
@@ -60,7 +63,20 @@ def run(config: TrainConfig, teacher: Teacher | None = None) -> Path:
             ``config.teacher`` names.
     """
     files = prepare_run_dir(config)
-    config = TrainConfig.from_json(files.config.read_text())  # the resolved config, as resumed
+    with RunLock(files):  # one trainer per run directory
+        try:
+            train_in(files, teacher)
+        except KeyboardInterrupt:
+            print(
+                f"interrupted; continue from the last checkpoint: prefrl train --resume {files.root}", file=sys.stderr
+            )
+            raise
+    return files.root
+
+
+def train_in(files: RunFiles, teacher: Teacher | None) -> None:
+    """The run in ``files``, from its resolved config (a new run, or one to resume), top to bottom."""
+    config = TrainConfig.from_json(files.config.read_text())
     print(f"run directory: {files.root}", flush=True)
     state = read_state(files)
     resuming = state is not None
@@ -111,6 +127,7 @@ def run(config: TrainConfig, teacher: Teacher | None = None) -> Path:
     )
     while agent.num_timesteps < config.steps:
         agent.learn(hp.rollout_steps, reset_num_timesteps=False)
+        check_finite(agent, config.env)
         finished = recorder.pop_episodes()
         recent.extend(finished)
         true_returns = [ep.true_return for ep in finished]
@@ -178,7 +195,18 @@ def run(config: TrainConfig, teacher: Teacher | None = None) -> Path:
         labeling.stop()
     if learner is not None:
         learner.store.close()
-    return files.root
+
+
+def check_finite(agent: PPO, env_id: str) -> None:
+    """``RunError`` if the rollout just collected holds a NaN or infinite observation or reward (PPO would
+    turn it into NaN weights); the last checkpoint, saved before, stays as it was."""
+    buffer = agent.rollout_buffer
+    for what, values in (("observation", buffer.observations), ("reward (r_hat or the true one)", buffer.rewards)):
+        if not np.isfinite(values).all():
+            raise RunError(
+                f"a non-finite {what} in the rollout ending at timestep {agent.num_timesteps} of {env_id}; "
+                "the last checkpoint is kept as it was"
+            )
 
 
 def final_episode(config: TrainConfig, agent: PPO, venv: VecNormalize, files: RunFiles) -> dict[str, float]:
@@ -201,8 +229,12 @@ def prepare_run_dir(config: TrainConfig) -> RunFiles:
         if not saved.true_reward:
             PreferenceStore.open(files.db).close()  # fail early on a corrupt or foreign database
         return files
-    prefrl.envs.task_spec(config.env)  # fail early on an unknown env id
+    spec = prefrl.envs.task_spec(config.env)  # fail early on an unknown env id
     hp = ppo_hyperparams(config.env, config.ppo.changes())  # and on a bad PPO setting
+    if config.clip_steps > spec.horizon:
+        raise ValueError(f"--clip-steps {config.clip_steps} exceeds {config.env}'s episodes ({spec.horizon} steps)")
+    if config.teacher == "human" and not config.true_reward:
+        check_port_free(config.label_host, config.label_port)
     root = Path(config.out) if config.out is not None else config.default_run_dir()
     if root.exists():
         raise ValueError(f"run directory {root} already exists; pass --resume {root} to continue it, or another --out")
@@ -210,6 +242,23 @@ def prepare_run_dir(config: TrainConfig) -> RunFiles:
     files = RunFiles(root)
     files.config.write_text(replace(config, out=root).to_json(ppo_settings=hp.to_dict(), **provenance()))
     return files
+
+
+def check_port_free(host: str, port: int) -> None:
+    """``ValueError`` unless the labeling page could listen on ``host``:``port`` (port 0: any free one)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as e:
+        raise ValueError(f"--label-host {host} is not an address this machine knows ({e.strerror})") from None
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as e:
+            raise ValueError(
+                f"cannot listen on {host}:{port} ({e.strerror}); pass another --label-port, or 0 for any free one"
+            ) from None
 
 
 def provenance() -> dict[str, str | None]:

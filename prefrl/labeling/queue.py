@@ -17,6 +17,7 @@ Every method is one transaction; a refused call (``QueueError``) leaves the data
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -117,8 +118,11 @@ class LabelQueue:
         undo_seconds: float = HumanTeacher.UNDO_SECONDS,
         stale_steps: int = STALE_STEPS,
     ):
-        if lease_seconds <= 0 or undo_seconds < 0 or stale_steps < 0:
-            raise ValueError("lease_seconds must be positive, undo_seconds and stale_steps non-negative")
+        if not (0 < lease_seconds < math.inf) or not (0 <= undo_seconds < math.inf) or stale_steps < 0:
+            raise ValueError(
+                f"--lease-seconds must be a positive number and --undo-seconds and --stale-steps >= 0 (finite), got "
+                f"{lease_seconds}, {undo_seconds} and {stale_steps}"
+            )
         self.store = store
         self.lease_seconds = lease_seconds
         self.undo_seconds = undo_seconds

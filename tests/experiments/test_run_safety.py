@@ -1,0 +1,152 @@
+"""What keeps a run safe: options checked before anything is written, one trainer per run directory, a
+NaN guard, databases refused untouched, and the checkpoint a kill between two renames leaves behind."""
+
+import json
+import math
+import socket
+import subprocess
+import sys
+import time
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from prefrl.cli import main
+from prefrl.experiments import RunError
+from prefrl.experiments.checkpoint import RunLock, read_state
+from prefrl.experiments.train import check_finite
+from prefrl.run_dir import RunFiles
+
+
+@pytest.fixture
+def busy_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        yield s.getsockname()[1]
+
+
+BAD_OPTIONS = [
+    (["--checkpoint-every", "0"], "--checkpoint-every must be positive"),
+    (["--label-decay-steps", "inf"], "--label-decay-steps must be a positive number"),
+    (["--label-decay-steps", "nan"], "--label-decay-steps must be a positive number"),
+    (["--seed", "-1"], "--seed must be >= 0"),
+    (["--clip-steps", "5000"], "--clip-steps 5000 exceeds prefrl/Hopper-v1's episodes"),
+    (["--label-port", "70000"], "--label-port must be in 0..65535"),
+    (["--tie-tolerance", "inf"], "--tie-tolerance must be a finite number"),
+    (["--ppo.gamma", "2"], "PPO setting gamma must be in (0, 1]"),
+    (["--teacher", "mistake:eps=0.1", "--tie-tolerance", "0.1"], "--tie-tolerance applies to the oracle"),
+    (["--teacher", "human", "--label-host", "no.such.host.invalid"], "--label-host no.such.host.invalid"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_OPTIONS, ids=[" ".join(a) for a, _ in BAD_OPTIONS])
+def test_a_bad_option_is_one_line_exit_2_and_nothing_written(tmp_path, capsys, args, message):
+    out = tmp_path / "run"
+    assert main(["train", *args, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("prefrl: error: ") and message in err and err.count("\n") == 1, err
+    assert not out.exists()
+
+
+def test_a_busy_label_port_is_refused_before_the_run_directory_is_made(tmp_path, capsys, busy_port):
+    out = tmp_path / "run"
+    assert main(["train", "--teacher", "human", "--label-port", str(busy_port), "--out", str(out)]) == 2
+    assert f"cannot listen on 127.0.0.1:{busy_port}" in capsys.readouterr().err and not out.exists()
+
+
+@pytest.mark.parametrize("option", [["--lease-seconds", "nan"], ["--lease-seconds", "inf"], ["--undo-seconds", "nan"]])
+def test_label_refuses_non_finite_times(tmp_path, capsys, option):
+    run = tmp_path / "run"
+    assert main(["train", "--env", "prefrl/Reacher-v0", "--labels", "4", "--steps", "1", "--out", str(run),
+                 "--no-video", "--no-progress"]) == 0  # fmt: skip
+    before = (run / "preferences.sqlite").read_bytes()
+    assert main(["label", str(run), "--port", "0", *option]) == 2
+    err = capsys.readouterr().err
+    assert "--lease-seconds must be a positive number" in err and err.count("\n") == 1
+    assert (run / "preferences.sqlite").read_bytes() == before
+
+
+def test_one_trainer_per_run_directory(tmp_path):
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "prefrl", "train", "--env", "prefrl/Reacher-v0", "--true-reward"]
+    first = subprocess.Popen([*command, "--steps", "400000", "--out", str(out), "--no-progress", "--no-video"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not RunFiles(out).lock.exists():
+            time.sleep(0.1)
+        time.sleep(1.0)
+        second = subprocess.run([sys.executable, "-m", "prefrl", "train", "--resume", str(out)],
+                                capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert second.returncode == 2
+        assert f"{out} is in use by another prefrl train (pid {first.pid})" in second.stderr
+    finally:
+        first.kill()
+        first.wait()
+    with RunLock(RunFiles(out)):  # the lock went with the killed process
+        pass
+
+
+def test_the_nan_guard_names_what_and_when():
+    buffer = SimpleNamespace(observations=np.zeros((4, 2, 3)), rewards=np.zeros((4, 2)))
+    agent = SimpleNamespace(rollout_buffer=buffer, num_timesteps=8192)
+    check_finite(agent, "prefrl/Hopper-v1")  # all finite: nothing to say
+    buffer.rewards[2, 1] = math.nan
+    with pytest.raises(RunError, match="non-finite reward .* at timestep 8192 of prefrl/Hopper-v1; the last"):
+        check_finite(agent, "prefrl/Hopper-v1")
+    buffer.observations[0, 0, 0] = math.inf
+    with pytest.raises(RunError, match="non-finite observation"):
+        check_finite(agent, "prefrl/Hopper-v1")
+
+
+def test_a_kill_between_the_two_renames_keeps_the_previous_checkpoint(tmp_path):
+    files = RunFiles(tmp_path)
+    files.checkpoint_old.root.mkdir()
+    files.checkpoint_old.state.write_text(json.dumps({"timesteps": 4096, "wall_time": 1.0}))
+    assert read_state(files) == {"timesteps": 4096, "wall_time": 1.0}
+    assert files.checkpoint.is_complete() and not files.checkpoint_old.root.exists()
+
+
+def test_a_diverged_reward_model_stops_the_run(tmp_path, clip):
+    import torch
+
+    from prefrl.experiments.learner import PreferenceLearner
+    from prefrl.learning.label_schedule import LabelSchedule
+    from prefrl.learning.reward_model import RewardEnsemble
+    from prefrl.learning.reward_training import RewardTrainer
+    from prefrl.learning.selection import RandomPairs
+    from prefrl.preference import Comparison
+    from prefrl.store import PreferenceStore
+    from prefrl.teachers.base import SyntheticOracle
+
+    model = RewardEnsemble(3, 2)
+    trainer = RewardTrainer(model, seed=0)
+    trainer.add([Comparison(i, clip(np.ones(5)), clip(np.zeros(5)), 1.0) for i in range(8)])
+    store = PreferenceStore.create(tmp_path / "p.sqlite", "prefrl/Hopper-v1")
+    learner = PreferenceLearner(store, model, trainer, SyntheticOracle(), RandomPairs(), LabelSchedule(10, 100), 5,
+                                np.random.default_rng(0), unfitted=8)  # fmt: skip
+    learner.collect_and_fit(initial_steps=5, steps_per_label=1)  # a healthy fit
+    with torch.no_grad():
+        model.weights[0][0, 0, 0] = math.nan
+    learner.unfitted = 8
+    with pytest.raises(RunError, match="the reward model diverged"):
+        learner.collect_and_fit(initial_steps=5, steps_per_label=1)
+
+
+def test_ctrl_c_says_how_to_resume_and_exits_130(tmp_path):
+    import signal
+
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "prefrl", "train", "--env", "prefrl/Reacher-v0", "--true-reward"]
+    process = subprocess.Popen([*command, "--steps", "400000", "--out", str(out), "--no-progress", "--no-video"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.time() + 120
+    while time.time() < deadline and not (out / "metrics.csv").exists():
+        time.sleep(0.1)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert err.strip() == f"interrupted; continue from the last checkpoint: prefrl train --resume {out}"
