@@ -16,6 +16,7 @@ the agent and its env stack in ``prefrl.rl``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import socket
@@ -64,6 +65,8 @@ def run(config: TrainConfig, teacher: Teacher | None = None) -> Path:
     """
     files = prepare_run_dir(config)
     with RunLock(files):  # one trainer per run directory
+        if config.resume is not None and config.steps != TrainConfig.steps:
+            extend_run(files, config.steps)
         try:
             train_in(files, teacher)
         except KeyboardInterrupt:
@@ -226,6 +229,7 @@ def prepare_run_dir(config: TrainConfig) -> RunFiles:
         if not files.config.is_file():
             raise ValueError(f"{files.root} is not a prefrl run directory (no {RunFiles.CONFIG}); check --resume")
         saved = TrainConfig.from_json(files.config.read_text())
+        check_resume_options(config, saved)
         if not saved.true_reward:
             PreferenceStore.open(files.db).close()  # fail early on a corrupt or foreign database
         return files
@@ -242,6 +246,38 @@ def prepare_run_dir(config: TrainConfig) -> RunFiles:
     files = RunFiles(root)
     files.config.write_text(replace(config, out=root).to_json(ppo_settings=hp.to_dict(), **provenance()))
     return files
+
+
+RESUME_OPTIONS = ("resume", "steps", "progress")
+"""What ``--resume`` may be given besides the run directory: ``--steps`` to extend the run, ``--no-progress``."""
+
+
+def check_resume_options(config: TrainConfig, saved: TrainConfig) -> None:
+    """``ValueError`` for options given with ``--resume`` that a run cannot change (every other option comes
+    from the run's config.json), or for ``--steps`` that would shorten it."""
+    default = TrainConfig()
+    given = [f.name for f in dataclasses.fields(config) if getattr(config, f.name) != getattr(default, f.name)]
+    refused = [name for name in given if name not in RESUME_OPTIONS]
+    if refused:
+        flags = ", ".join("--" + name.replace("_", "-") for name in refused)
+        raise ValueError(
+            f"--resume continues the run as its config.json says; drop {flags} (only --steps, to extend it, and "
+            "--no-progress may be given)"
+        )
+    if "steps" in given and config.steps < saved.steps:
+        raise ValueError(f"--steps {config.steps} would shorten the run ({saved.steps} steps); a run can only grow")
+
+
+def extend_run(files: RunFiles, steps: int) -> None:
+    """Rewrite the run's config.json with more ``steps``; the label schedule then spreads the labels not yet asked
+    over the new length."""
+    values = json.loads(files.config.read_text())
+    if steps > values["steps"]:
+        print(f"extending the run from {values['steps']:,} to {steps:,} steps", flush=True)
+        values["steps"] = steps
+        tmp = files.config.with_suffix(".tmp")
+        tmp.write_text(json.dumps(values, indent=2))
+        tmp.replace(files.config)
 
 
 def check_port_free(host: str, port: int) -> None:

@@ -150,3 +150,19 @@ def test_ctrl_c_says_how_to_resume_and_exits_130(tmp_path):
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130
     assert err.strip() == f"interrupted; continue from the last checkpoint: prefrl train --resume {out}"
+
+
+def test_resume_extends_with_steps_and_refuses_other_options(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--env", "prefrl/Reacher-v0", "--labels", "10", "--steps", "2048", "--out", str(out),
+                 "--no-video", "--no-progress"]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["train", "--resume", str(out), "--labels", "20", "--seed", "3"]) == 2
+    assert "drop --labels, --seed (only --steps" in capsys.readouterr().err
+    assert main(["train", "--resume", str(out), "--steps", "1024"]) == 2
+    assert "would shorten the run (2048 steps)" in capsys.readouterr().err
+    assert main(["train", "--resume", str(out), "--steps", "4096", "--no-progress"]) == 0
+    assert "extending the run from 2,048 to 4,096 steps" in capsys.readouterr().out
+    config, summary = (json.loads((out / name).read_text()) for name in ("config.json", "summary.json"))
+    assert config["steps"] == 4096 and "git_commit" in config and summary["timesteps"] >= 4096
+    assert summary["labels"] == 10  # the budget is the run's own: all of it asked, none twice
