@@ -53,7 +53,7 @@ class TaskSpec:
         horizon: The fixed episode length in steps.
         instruction: The one-line instruction shown to a human labeler.
         clip_steps_override: Set where the paper's 1.5 s does not fit the task (see ``clip_steps``).
-        fallen_reward: What every fallen step pays (the v1 tasks: 0); ``None``: the model's own reward.
+        fall_penalty: A fallen step pays minus its distance from the healthy range (the v1 tasks).
     """
 
     env_id: str
@@ -62,7 +62,7 @@ class TaskSpec:
     horizon: int
     instruction: str
     clip_steps_override: int | None = None
-    fallen_reward: float | None = None
+    fall_penalty: bool = False
 
     @property
     def clip_steps(self) -> int:
@@ -123,16 +123,17 @@ TASKS: dict[str, TaskSpec] = {
     ]
 }
 # v1: the tasks that v0 lets a fallen body win (lying down and pushing forward at 3 m/s earns 2.9 per step on
-# Hopper-v0, standing still 1.0). Every fallen step pays 0, what a standard, terminated episode earns after its
-# fall; the horizon stays fixed. HalfCheetah, Swimmer and Reacher cannot fall; the pendulums already pay 0 once
-# fallen.
+# Hopper-v0, standing still 1.0). A fallen step pays minus how far the body is outside its healthy range (height
+# and pitch; for the Ant, also upside down), so a fallen body earns less than a standing one however fast it
+# slides, and getting up is progress; the horizon stays fixed. HalfCheetah, Swimmer and Reacher cannot fall; the
+# pendulums already pay 0 once fallen.
 V1_TASKS = {
     "prefrl/Hopper-v1": "Hop to the right without falling over; a clip that falls is worse.",
     "prefrl/Walker2d-v1": "Walk to the right without falling over; a clip that falls is worse.",
     "prefrl/Ant-v1": "Move to the right without flipping over; a clip that flips is worse.",
 }
 TASKS |= {
-    env_id: replace(TASKS[env_id.replace("-v1", "-v0")], env_id=env_id, instruction=instruction, fallen_reward=0.0)
+    env_id: replace(TASKS[env_id.replace("-v1", "-v0")], env_id=env_id, instruction=instruction, fall_penalty=True)
     for env_id, instruction in V1_TASKS.items()
 }
 TASKS["prefrl/Ant-v1"] = replace(TASKS["prefrl/Ant-v1"], model="ant_upright")  # on its back is fallen too
@@ -156,7 +157,7 @@ def register_tasks() -> None:
             gym.register(
                 id=spec.env_id,
                 entry_point="prefrl.envs.tasks:make_task",
-                kwargs={"model": spec.model, "fallen_reward": spec.fallen_reward},
+                kwargs={"model": spec.model, "fall_penalty": spec.fall_penalty},
                 max_episode_steps=spec.horizon,
             )
 

@@ -19,6 +19,7 @@ from gymnasium.envs.mujoco.reacher_v5 import ReacherEnv
 from gymnasium.envs.mujoco.swimmer_v5 import SwimmerEnv
 from gymnasium.envs.mujoco.walker2d_v5 import Walker2dEnv
 
+from prefrl.behaviours.gait import HEALTHY_RANGES, HealthyRange
 from prefrl.envs.behaviours import HopperBackflipEnv
 
 
@@ -63,14 +64,15 @@ class FixedHorizon(gym.Wrapper):
 
     Args:
         env: The MuJoCo env.
-        fallen_reward: The reward of every fallen step, whatever the model pays (``None``: the model's own).
-            The v1 tasks pay 0, what a standard, terminated episode earns after the fall; the model's reward is
-            kept in ``info["model_reward"]``.
+        fall_penalty: The healthy range whose distance a fallen step pays, negated, whatever the model pays
+            (``None``: the model's own reward). The v1 tasks use it: a fallen body earns less than one standing
+            still, however fast it slides, and more the nearer it is to standing. The model's reward is kept in
+            ``info["model_reward"]``.
     """
 
-    def __init__(self, env: gym.Env, fallen_reward: float | None = None):
+    def __init__(self, env: gym.Env, fall_penalty: HealthyRange | None = None):
         super().__init__(env)
-        self.fallen_reward = fallen_reward
+        self.fall_penalty = fall_penalty
 
     def _state(self) -> dict[str, np.ndarray]:
         data = self.env.unwrapped.data  # type: ignore[attr-defined]
@@ -84,19 +86,20 @@ class FixedHorizon(gym.Wrapper):
         obs, reward, terminated, truncated, info = self.env.step(action)
         fallen = bool(terminated or not getattr(self.env.unwrapped, "is_healthy", True))
         info = {**info, **self._state(), "fallen": fallen}
-        if self.fallen_reward is not None:
+        if self.fall_penalty is not None:
             info["model_reward"] = float(reward)
             if fallen:
-                reward = self.fallen_reward
+                reward = -float(self.fall_penalty.distance(info["qpos"])[0])
         return obs, float(reward), False, truncated, info
 
 
-def make_task(model: str, fallen_reward: float | None = None, **kwargs: Any) -> gym.Env:
+def make_task(model: str, fall_penalty: bool = False, **kwargs: Any) -> gym.Env:
     """Build one paper-style task; ``kwargs`` (e.g. ``render_mode``, reward weights) override the defaults.
 
-    ``fallen_reward``: what every fallen step pays (the v1 tasks: 0; see ``FixedHorizon``).
+    ``fall_penalty``: a fallen step pays minus its distance from the body's healthy range (the v1 tasks; see
+    ``FixedHorizon``).
     """
     if model not in MODELS:
         raise ValueError(f"unknown MuJoCo model {model!r}; choose one of {sorted(MODELS)}")
     cls, defaults = MODELS[model]
-    return FixedHorizon(cls(**{**defaults, **kwargs}), fallen_reward)
+    return FixedHorizon(cls(**{**defaults, **kwargs}), HEALTHY_RANGES[model] if fall_penalty else None)

@@ -49,6 +49,22 @@ class HealthyRange:
     closed: bool = False
     quaternion_index: int | None = None
 
+    def distance(self, qpos: np.ndarray) -> np.ndarray:
+        """How far each state ``qpos [T, nq]`` is outside the healthy height and pitch (and, with a quaternion,
+        how far the torso's up axis points down): 0 inside the range, ``[T]``. The v1 tasks pay its negative for
+        a fallen step, so that getting up is progress even while fallen."""
+        qpos = np.atleast_2d(qpos)
+        z = qpos[:, self.height_index]
+        low, high = self.height
+        outside = np.maximum(0.0, low - z) + np.maximum(0.0, z - high)
+        if self.angle_index is not None:
+            angle = qpos[:, self.angle_index]
+            outside += np.maximum(0.0, self.angle[0] - angle) + np.maximum(0.0, angle - self.angle[1])
+        if self.quaternion_index is not None:
+            x, y = qpos[:, self.quaternion_index + 1], qpos[:, self.quaternion_index + 2]
+            outside += np.maximum(0.0, -(1 - 2 * (x * x + y * y)))  # the up axis's downward part
+        return outside
+
     def healthy(self, qpos: np.ndarray, qvel: np.ndarray) -> np.ndarray:
         """Which states ``qpos [T, nq]``, ``qvel [T, nv]`` are healthy: ``[T]`` bool."""
         qpos, qvel = np.atleast_2d(qpos), np.atleast_2d(qvel)

@@ -48,3 +48,16 @@ def test_gait_of_a_hopping_run():
     assert measures["hops_per_second"] == pytest.approx(2 / ((len(states) - 1) * DT))
     with pytest.raises(ValueError, match="no healthy range"):
         gait("reacher", states, states, DT)
+
+
+def test_distance_from_the_healthy_range():
+    from prefrl.behaviours.gait import HEALTHY_RANGES
+
+    hopper_range = HEALTHY_RANGES["hopper"]
+    states = np.array([[0, 1.25, 0.0, 0, 0, 0], [0, 0.5, 0.0, 0, 0, 0], [0, 0.3, 1.57, 0, 0, 0]])
+    assert hopper_range.distance(states) == pytest.approx([0.0, 0.2, 0.4 + 1.37])
+    ant = HEALTHY_RANGES["ant_upright"]
+    upright, on_its_back = np.zeros((2, 15)), np.zeros((2, 15))
+    upright[:, 2], upright[:, 3] = 0.55, 1.0  # quaternion (1, 0, 0, 0)
+    on_its_back[:, 2], on_its_back[:, 4] = 0.4, 1.0  # quaternion (0, 1, 0, 0): turned over about x
+    assert ant.distance(upright) == pytest.approx([0, 0]) and ant.distance(on_its_back) == pytest.approx([1, 1])
