@@ -1,9 +1,9 @@
 """prefrl's MuJoCo tasks, changed as in Christiano et al. (2017), section 3.1.1.
 
 Importing this module registers ``prefrl/<Task>-v0`` for the eight MuJoCo tasks of the paper, ``-v1`` of
-Hopper, Walker2d and Ant (a fallen step pays nothing: see ``V1_TASKS``), and ``-v0`` of the paper's two
-novel behaviours (section 3.2: ``HopperBackflip``, ``HalfCheetahOneLeg``; see ``envs/behaviours.py``), built
-on gymnasium's v5 models, with the paper's two changes:
+Hopper, Walker2d and Ant (a fallen step pays minus its distance from standing: see ``V1_TASKS``), and ``-v0``
+of the paper's two novel behaviours (section 3.2: ``HopperBackflip``, ``HalfCheetahOneLeg``; see
+``envs/behaviours.py``), built on gymnasium's v5 models, with the paper's two changes:
 
 * every episode has the same length (no early termination; falling loses the healthy bonus instead), because
   a variable episode length leaks information about the reward;

@@ -27,7 +27,7 @@ class UprightAnt(AntEnv):
     """Gymnasium's v5 Ant, unhealthy also while its torso is upside down.
 
     v5 checks only the torso's height, which an Ant lying on its back keeps within the healthy range; the v1 task
-    (``prefrl/Ant-v1``) pays nothing for a fallen step, so it must see that fall.
+    (``prefrl/Ant-v1``) charges a fallen step, so it must see that fall.
     """
 
     @property

@@ -60,7 +60,7 @@ class TrainConfig:
     env: str = "prefrl/Hopper-v1"
     """Task to learn: prefrl/<Task>-v0 with Task one of Hopper, Walker2d, Swimmer, HalfCheetah, Ant, Reacher,
     InvertedPendulum, InvertedDoublePendulum (the paper's versions), or prefrl/Hopper-v1, prefrl/Walker2d-v1,
-    prefrl/Ant-v1, where a fallen body earns nothing (their v0 can be won lying down)."""
+    prefrl/Ant-v1, where a fallen step pays minus its distance from standing (their v0 can be won lying down)."""
     labels: int = 700
     """Label budget: comparisons to ask for over the run (the paper: 350, 700 or 1400)."""
     steps: int = 1_000_000
