@@ -24,7 +24,7 @@ from prefrl.learning.label_schedule import LabelSchedule
 from prefrl.learning.reward_model import RewardEnsemble
 from prefrl.learning.reward_training import FitStats, RewardTrainer, TrainerConfig
 from prefrl.learning.selection import DisagreementPairs, PairSelector, RandomPairs
-from prefrl.preference import Answer, Comparison, Query
+from prefrl.preference import Answer, Comparison, Preference, Query
 from prefrl.run_dir import RunFiles
 from prefrl.segment import Segment, random_clips
 from prefrl.store import PreferenceStore
@@ -108,10 +108,11 @@ class PreferenceLearner:
         self._hand_over([self.store.query(i) for i in self.store.unanswered()])
 
     def metrics(self) -> dict[str, float]:
-        """What ``metrics.csv`` logs of the learner."""
+        """What ``metrics.csv`` logs of the learner (and ``skipped``: answers "can't tell", for the progress bar)."""
         fit = self.last_fit
         return {
             "labels": self.store.count_answers(),
+            "skipped": self.store.count_answers(Preference.UNSURE),
             "queries": self.store.count_queries(),
             "val_accuracy": fit.val_accuracy if fit else math.nan,
             "val_loss": fit.val_loss if fit else math.nan,

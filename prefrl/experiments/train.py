@@ -44,7 +44,6 @@ from prefrl.experiments.logs import EPISODES_FIELDS, METRICS_FIELDS, CsvLog, tru
 from prefrl.experiments.plotting import plot_learning_curve
 from prefrl.experiments.references import reference
 from prefrl.learning.reward_model import EnsembleRewardFn
-from prefrl.preference import Preference
 from prefrl.rl.agent import collect_episodes, make_agent, rollout
 from prefrl.rl.hyperparams import ppo_hyperparams
 from prefrl.rl.render import render_video
@@ -152,17 +151,16 @@ def train_in(files: RunFiles, teacher: Teacher | None) -> None:
             learner.ask(list(recent), due, agent.num_timesteps)
             learner.collect_and_fit(config.reward_fit_steps_initial, config.reward_fit_steps_per_label)
             row |= learner.metrics()
-            skipped = learner.store.count_answers(Preference.UNSURE)
-            for key, value in (*((k, row[k]) for k in ("labels", "val_accuracy", "l2")), ("skipped", skipped)):
-                if math.isfinite(value):
-                    agent.logger.record(f"preferences/{key}", value)
+            for key in ("labels", "skipped", "val_accuracy", "l2"):
+                if math.isfinite(row[key]):
+                    agent.logger.record(f"preferences/{key}", row[key])
         for key in ("true_return", "learned_return"):  # iterations that finish no episode log nothing
             if math.isfinite(row[key]):
                 agent.logger.record(f"rollout/{key}", row[key])
         agent.logger.dump(agent.num_timesteps)  # at this iteration's step (PPO's own dump comes before its update)
         metrics.write([row.get(k, math.nan) for k in METRICS_FIELDS])
         bar.update(agent.num_timesteps - bar.n)
-        bar.set_postfix(progress_postfix(row, mean(list(last_returns)), learner), refresh=False)
+        bar.set_postfix(progress_postfix(row, mean(list(last_returns))), refresh=False)
         if agent.num_timesteps >= next_checkpoint or agent.num_timesteps >= config.steps:
             save_checkpoint(files, agent, venv, learner, time.time() - started, config.keep_checkpoints)
             next_checkpoint += config.checkpoint_every
@@ -337,17 +335,14 @@ def start_labeling(config: TrainConfig, files: RunFiles):
     return server
 
 
-def progress_postfix(
-    row: dict[str, float], recent_return: float, learner: PreferenceLearner | None = None
-) -> dict[str, str]:
+def progress_postfix(row: dict[str, float], recent_return: float) -> dict[str, str]:
     """What the progress bar shows: the true return of the last 10 episodes, and the labels: those the reward
     model learns from, those answered "can't tell" (dropped) and those still waiting for an answer."""
     postfix = {"return": f"{recent_return:.0f}"}
     if "labels" in row:
-        skipped = learner.store.count_answers(Preference.UNSURE) if learner is not None else 0
-        postfix["labels"] = f"{row['labels'] - skipped:.0f}"
-        if skipped:
-            postfix["skipped"] = f"{skipped}"
+        postfix["labels"] = f"{row['labels'] - row['skipped']:.0f}"
+        if row["skipped"]:
+            postfix["skipped"] = f"{row['skipped']:.0f}"
         postfix["val_acc"] = f"{row['val_accuracy']:.2f}"
         if row["queries"] > row["labels"]:  # a human teacher: pairs wait for answers while training goes on
             postfix["waiting"] = f"{row['queries'] - row['labels']:.0f}"
