@@ -130,6 +130,16 @@ def test_ablation_switches_and_an_imperfect_teacher(tmp_path):
         (["--env", "prefrl/Nope-v0"], "unknown env id"),
         (["--labels", "0"], "--labels must be positive"),
         (["--steps", "-5"], "--steps must be positive"),
+        (["--checkpoint-every", "0"], "--checkpoint-every must be positive"),
+        (["--label-decay-steps", "inf"], "--label-decay-steps must be a positive number"),
+        (["--label-decay-steps", "nan"], "--label-decay-steps must be a positive number"),
+        (["--seed", "-1"], "--seed must be >= 0"),
+        (["--clip-steps", "5000"], "--clip-steps 5000 exceeds prefrl/Hopper-v1's episodes"),
+        (["--label-port", "70000"], "--label-port must be in 0..65535"),
+        (["--tie-tolerance", "inf"], "--tie-tolerance must be a finite number"),
+        (["--ppo.gamma", "2"], "PPO setting gamma must be in (0, 1]"),
+        (["--teacher", "mistake:eps=0.1", "--tie-tolerance", "0.1"], "--tie-tolerance applies to the oracle"),
+        (["--teacher", "human", "--label-host", "no.such.host.invalid"], "--label-host no.such.host.invalid"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(tmp_path, args, message):

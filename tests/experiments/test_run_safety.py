@@ -27,29 +27,6 @@ def busy_port():
         yield s.getsockname()[1]
 
 
-BAD_OPTIONS = [
-    (["--checkpoint-every", "0"], "--checkpoint-every must be positive"),
-    (["--label-decay-steps", "inf"], "--label-decay-steps must be a positive number"),
-    (["--label-decay-steps", "nan"], "--label-decay-steps must be a positive number"),
-    (["--seed", "-1"], "--seed must be >= 0"),
-    (["--clip-steps", "5000"], "--clip-steps 5000 exceeds prefrl/Hopper-v1's episodes"),
-    (["--label-port", "70000"], "--label-port must be in 0..65535"),
-    (["--tie-tolerance", "inf"], "--tie-tolerance must be a finite number"),
-    (["--ppo.gamma", "2"], "PPO setting gamma must be in (0, 1]"),
-    (["--teacher", "mistake:eps=0.1", "--tie-tolerance", "0.1"], "--tie-tolerance applies to the oracle"),
-    (["--teacher", "human", "--label-host", "no.such.host.invalid"], "--label-host no.such.host.invalid"),
-]
-
-
-@pytest.mark.parametrize(("args", "message"), BAD_OPTIONS, ids=[" ".join(a) for a, _ in BAD_OPTIONS])
-def test_a_bad_option_is_one_line_exit_2_and_nothing_written(tmp_path, capsys, args, message):
-    out = tmp_path / "run"
-    assert main(["train", *args, "--out", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("prefrl: error: ") and message in err and err.count("\n") == 1, err
-    assert not out.exists()
-
-
 def test_a_busy_label_port_is_refused_before_the_run_directory_is_made(tmp_path, capsys, busy_port):
     out = tmp_path / "run"
     assert main(["train", "--teacher", "human", "--label-port", str(busy_port), "--out", str(out)]) == 2
