@@ -30,7 +30,10 @@ class Reference:
         return f"PPO on the true reward, {self.steps / 1e6:g}M steps ({self.seeds} seeds)"
 
 
-TRUE_REWARD: dict[str, Reference] = {}
+TRUE_REWARD: dict[str, Reference] = {
+    "prefrl/Hopper-v1": Reference(3296.5, 1_000_000, 3, "results/v1"),
+    "prefrl/Walker2d-v1": Reference(2025.4, 1_000_000, 3, "results/v1"),
+}
 """env id -> the true-reward baseline measured on it."""
 
 

@@ -117,8 +117,8 @@ def paired_table(rows: Sequence[Mapping]) -> list[str]:
 def machine_line() -> str:
     """This machine, as the benchmark printed it next to its wall times."""
     return (
-        f"Report written on a {platform.processor() or platform.machine()} machine with {os.cpu_count()} CPUs ("
-        f"{platform.system()} {platform.release()}), {time.strftime('%Y-%m-%d')}. The wall times are those of the "
+        f"Report written on a {platform.processor() or platform.machine()} machine with {os.cpu_count()} CPUs "
+        f"({platform.system()}), {time.strftime('%Y-%m-%d')}. The wall times are those of the "
         "machine each run trained on; they compare when the two runs of a pair trained side by side on one "
         "machine (prefrl sweep --jobs 2)."
     )

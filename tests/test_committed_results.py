@@ -1,0 +1,39 @@
+"""The results committed under results/ regenerate their reports from their own small files, and say what the
+docs quote from them."""
+
+from pathlib import Path
+
+import pytest
+
+from prefrl.experiments.report import write_report
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+SWEEPS = sorted(p for p in RESULTS.iterdir() if (p / "sweep.json").is_file())
+
+
+def without_the_date(text: str) -> list[str]:
+    return [line for line in text.splitlines() if not line.startswith("Report written on")]
+
+
+def test_there_are_committed_results():
+    assert SWEEPS, "no sweep under results/"
+
+
+@pytest.mark.parametrize("sweep", SWEEPS, ids=lambda p: p.name)
+def test_prefrl_report_regenerates_the_committed_report(sweep, tmp_path):
+    regenerated = write_report(sweep, tmp_path / "report")
+    committed = sweep / "report" / "report.md"
+    assert without_the_date(regenerated.read_text()) == without_the_date(committed.read_text())
+    assert (tmp_path / "report" / "paired.csv").read_text() == (sweep / "report" / "paired.csv").read_text()
+
+
+def test_the_plots_reference_returns_are_the_committed_true_reward_runs():
+    import csv
+
+    from prefrl.experiments.references import TRUE_REWARD
+
+    for env_id, ref in TRUE_REWARD.items():
+        rows = list(csv.DictReader((RESULTS.parent / ref.source / "report" / "paired.csv").open()))
+        (row,) = [r for r in rows if f"prefrl/{r['task']}" == env_id]
+        assert ref.final_return == pytest.approx(float(row["true_return"]), abs=0.05)
+        assert ref.seeds == int(row["seeds"])
