@@ -114,18 +114,10 @@ def rollout(env_id: str) -> Check:
         import mujoco  # noqa: F401
     except (ImportError, RuntimeError) as e:
         return Check("simulation", False, f"MuJoCo does not load: {e}", "see the rendering check above")
-    import gymnasium as gym
-    import numpy as np
-
     import prefrl.envs
+    from prefrl.experiments.bench import raw_env_steps_per_second
 
-    env = gym.make(env_id)
-    env.reset(seed=0)
-    start = time.perf_counter()
-    for _ in range(1000):
-        env.step(np.zeros(env.action_space.shape))
-    steps_per_second = 1000 / (time.perf_counter() - start)
-    env.close()
+    steps_per_second = raw_env_steps_per_second(env_id, steps=1000)
     spec = prefrl.envs.task_spec(env_id)
     return Check("simulation", True, f"{env_id}: {steps_per_second:,.0f} env steps/s, clips of {spec.clip_steps} steps")
 

@@ -64,7 +64,7 @@ def run(config: TrainConfig, teacher: Teacher | None = None) -> Path:
     """
     files = prepare_run_dir(config)
     with RunLock(files):  # one trainer per run directory
-        if config.resume is not None and config.steps != TrainConfig.steps:
+        if config.resume is not None and "steps" in given_options(config):
             extend_run(files, config.steps)
         try:
             train_in(files, teacher)
@@ -250,11 +250,17 @@ RESUME_OPTIONS = ("resume", "steps", "progress")
 """What ``--resume`` may be given besides the run directory: ``--steps`` to extend the run, ``--no-progress``."""
 
 
+def given_options(config: TrainConfig) -> list[str]:
+    """The options of ``config`` that differ from the defaults (those given on the command line, as far as can
+    be told)."""
+    default = TrainConfig()
+    return [f.name for f in dataclasses.fields(config) if getattr(config, f.name) != getattr(default, f.name)]
+
+
 def check_resume_options(config: TrainConfig, saved: TrainConfig) -> None:
     """``ValueError`` for options given with ``--resume`` that a run cannot change (every other option comes
     from the run's config.json), or for ``--steps`` that would shorten it."""
-    default = TrainConfig()
-    given = [f.name for f in dataclasses.fields(config) if getattr(config, f.name) != getattr(default, f.name)]
+    given = given_options(config)
     refused = [name for name in given if name not in RESUME_OPTIONS]
     if refused:
         flags = ", ".join("--" + name.replace("_", "-") for name in refused)
