@@ -98,6 +98,12 @@ def _main(args: list[str]) -> int:
     except RunError as e:
         print(f"prefrl: error: {e}", file=sys.stderr)
         return EXIT_FAILURE
+    except BrokenPipeError:
+        raise
+    except OSError as e:  # a missing folder, a read-only directory, a full disk: say which file, not a traceback
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"prefrl: error: {where}{e.strerror or e}", file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:  # the command has said what was kept and how to go on
         return EXIT_INTERRUPTED
 

@@ -149,6 +149,13 @@ def test_bad_input_exits_2_with_one_line(tmp_path, args, message):
     assert not (tmp_path / "x").exists()
 
 
+def test_a_run_directory_that_cannot_be_made_is_one_line(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    result = prefrl("train", "--out", tmp_path / "file" / "run")
+    assert result.returncode == 1
+    assert result.stderr == f"prefrl: error: {tmp_path / 'file' / 'run'}: Not a directory\n"
+
+
 def test_existing_run_directory_is_not_overwritten(tmp_path):
     out = tmp_path / "run"
     out.mkdir()

@@ -73,6 +73,12 @@ def run(config: TrainConfig, teacher: Teacher | None = None) -> Path:
                 f"interrupted; continue from the last checkpoint: prefrl train --resume {files.root}", file=sys.stderr
             )
             raise
+        except OSError as e:  # a full disk, a directory made read-only: the checkpoint saved before is intact
+            where = f"{e.filename}: " if e.filename else ""
+            raise RunError(
+                f"{where}{e.strerror or e}; once that is fixed, continue from the last checkpoint: "
+                f"prefrl train --resume {files.root}"
+            ) from e
     return files.root
 
 

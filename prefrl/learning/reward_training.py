@@ -132,6 +132,10 @@ class RewardTrainer:
         """Per-member, per-comparison loss for ``x [members, B, 2, L, in]`` -> ``[members, B]``."""
         members, batch, _, length, width = x.shape
         returns = self.model(x.reshape(members, -1, width)).reshape(members, batch, 2, length).sum(-1)
+        return self._pair_loss(returns, target, true_returns)
+
+    def _pair_loss(self, returns: torch.Tensor, target: torch.Tensor, true_returns: torch.Tensor) -> torch.Tensor:
+        """Per-member, per-comparison loss from the clips' summed r_hat ``returns [members, B, 2]``."""
         if self.config.objective == "regression":
             mean, std = self._return_stats
             return (returns - (true_returns - mean) / std).pow(2).mean(-1)
@@ -185,9 +189,9 @@ class RewardTrainer:
         if not self._val:
             return math.nan, math.nan
         x, target, true_returns = self._stack(self._val)
-        loss = self._loss(x.expand(self.model.members, *x.shape), target, true_returns).mean().item()
-        returns = self.model.segment_returns(x.reshape(-1, *x.shape[2:]))  # [members, 2 * n]
-        p_left = preference_probability(returns[:, 0::2], returns[:, 1::2], 0.0).mean(0)
+        returns = self.model.segment_returns(x.reshape(-1, *x.shape[2:])).reshape(self.model.members, len(x), 2)
+        loss = self._pair_loss(returns, target, true_returns).mean().item()
+        p_left = preference_probability(returns[..., 0], returns[..., 1], 0.0).mean(0)
         strict = target != 0.5
         if not strict.any():
             return loss, math.nan

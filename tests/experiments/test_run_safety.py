@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -143,3 +144,25 @@ def test_resume_extends_with_steps_and_refuses_other_options(tmp_path, capsys):
     config, summary = (json.loads((out / name).read_text()) for name in ("config.json", "summary.json"))
     assert config["steps"] == 4096 and "git_commit" in config and summary["timesteps"] >= 4096
     assert summary["labels"] == 10  # the budget is the run's own: all of it asked, none twice
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (a device whose writes fail: disk full)")
+def test_a_full_disk_stops_the_run_with_one_line_and_keeps_its_checkpoint(tmp_path, capsys):
+    out = tmp_path / "run"
+    train = ["train", "--env", "prefrl/Reacher-v0", "--true-reward", "--no-video", "--no-progress"]
+    assert main([*train, "--steps", "2048", "--out", str(out)]) == 0
+    files = RunFiles(out)
+    files.summary.unlink()
+    files.summary.symlink_to("/dev/full")  # the last write of the run now hits a full disk
+    capsys.readouterr()
+    assert main(["train", "--resume", str(out), "--steps", "4096", "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        f"prefrl: error: No space left on device; once that is fixed, continue from the last checkpoint: "
+        f"prefrl train --resume {out}\n"
+    )
+    state = read_state(files)
+    assert state is not None and state["timesteps"] >= 4096  # the checkpoint before the failed write is whole
+    files.summary.unlink()
+    assert main(["train", "--resume", str(out), "--no-progress"]) == 0
+    assert json.loads(files.summary.read_text())["timesteps"] == state["timesteps"]

@@ -109,6 +109,12 @@ def test_export_then_import(hopper_run, capsys):
     file = source / "labels.jsonl"
     assert main(["export", str(source), str(file)]) == 0
     assert main(["export", str(source), str(file)]) == 2  # never overwrites
+    capsys.readouterr()
+    assert main(["export", str(source), str(source / "no" / "such" / "folder.jsonl")]) == 1
+    assert (
+        capsys.readouterr().err
+        == f"prefrl: error: {source / 'no' / 'such' / 'folder.jsonl'}: No such file or directory\n"
+    )
     assert main(["import", str(target), str(file)]) == 0
     assert "imported 1 answers" in capsys.readouterr().out
     assert main(["import", str(target), str(file)]) == 0  # again: nothing new

@@ -8,7 +8,7 @@ import prefrl.envs  # noqa: F401
 from prefrl.rl.hyperparams import default_hyperparams
 from prefrl.rl.learned_reward import LearnedRewardVecEnv
 from prefrl.rl.recorder import SegmentRecorder
-from prefrl.rl.vec_env import make_vec_env
+from prefrl.rl.vec_env import SequentialVecEnv, make_vec_env
 
 
 def constant_reward(obs, actions):
@@ -57,3 +57,27 @@ def test_stack_order():
     assert isinstance(baseline.venv, SegmentRecorder)
     top.close()
     baseline.close()
+
+
+def test_sequential_vec_env_steps_as_dummy_vec_env_does():
+    def thunks():
+        return [lambda: Monitor(gym.make("prefrl/Reacher-v0")) for _ in range(2)]
+
+    ours, theirs = SequentialVecEnv(thunks()), DummyVecEnv(thunks())
+    for venv in (ours, theirs):
+        venv.seed(3)
+    np.testing.assert_array_equal(ours.reset(), theirs.reset())
+    actions = np.random.default_rng(0).uniform(-1, 1, size=(120, 2, 2))  # past the 50-step episode end, twice
+    for step_actions in actions:
+        mine, reference = ours.step(step_actions), theirs.step(step_actions)
+        for a, b in zip(mine[:3], reference[:3]):
+            np.testing.assert_array_equal(a, b)
+        for info, expected in zip(mine[3], reference[3]):
+            assert info.keys() == expected.keys()
+            for key in expected.keys() - {"episode"}:
+                np.testing.assert_array_equal(info[key], expected[key])
+            if "episode" in expected:  # Monitor's summary; "t" is wall time
+                assert [info["episode"][k] for k in "rl"] == [expected["episode"][k] for k in "rl"]
+    assert mine[3][0] is not reference[3][0] and mine[3][0] is not mine[3][1]
+    ours.close()
+    theirs.close()
