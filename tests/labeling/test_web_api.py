@@ -9,7 +9,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from prefrl.labeling.queue import LabelQueue
-from prefrl.labeling.web.app import LabelSite, create_app
+from prefrl.labeling.web.app import MAX_BODY_BYTES, LabelSite, create_app
 from prefrl.store import PreferenceStore
 
 
@@ -99,6 +99,10 @@ BAD_BODIES = [
     ("/api/answer", {"query_id": 2, "labeler": "ann", "preference": "left"}, 409, "not leased"),
     ("/api/answer", {"query_id": 3, "labeler": "bob", "preference": "left"}, 409, "not leased to bob"),
     ("/api/answer", {"query_id": 1, "labeler": "ann", "preference": "left"}, 409, "already answered"),
+    ("/api/answer", {"query_id": 2**64, "labeler": "ann", "preference": "left"}, 422, "query_id"),
+    ("/api/answer", {"query_id": -1, "labeler": "ann", "preference": "left"}, 422, "query_id"),
+    ("/api/next", {"labeler": "ann", "holding": [2**70]}, 422, "holding"),
+    ("/api/next", '{"labeler": "' + "a" * MAX_BODY_BYTES + '"}', 413, "over"),
     ("/api/undo", {"labeler": "bob"}, 409, "no answer"),
     ("/api/undo", {"labeler": 7}, 422, "labeler"),
 ]
@@ -117,6 +121,44 @@ def test_bad_input_gets_a_json_error_and_changes_nothing(client, path, body, sta
     assert response.status_code == status
     assert words.lower() in response.json()["error"].lower()
     assert snapshot(client.site) == before
+
+
+def test_a_streamed_body_over_the_limit_is_cut_off(client):
+    def chunks():  # no Content-Length: the server counts what arrives
+        for _ in range(MAX_BODY_BYTES // 1024 + 2):
+            yield b"x" * 1024
+
+    response = client.post("/api/next", content=chunks(), headers={"Content-Type": "application/json"})
+    assert response.status_code == 413 and "over" in response.json()["error"]
+
+
+def test_a_loopback_server_answers_only_requests_to_a_loopback_name(hopper_run):
+    site = make_site(hopper_run(pairs=1))
+    site.loopback_only = True
+    with TestClient(create_app(site)) as client:
+        for host in ("localhost:8000", "127.0.0.1", "[::1]:8000", "LOCALHOST"):
+            assert client.get("/api/stats", headers={"Host": host}).status_code == 200, host
+        for host in ("evil.example", "evil.example:8000", "localhost.evil.example", "127.0.0.1.nip.io", ""):
+            response = client.get("/api/stats", headers={"Host": host})
+            assert response.status_code == 421 and "localhost" in response.json()["error"], host
+
+
+def test_a_locked_database_gets_a_503_not_a_500(hopper_run):
+    run = hopper_run(pairs=2)
+    site = make_site(run)
+    site.queue.store.connection.execute("PRAGMA busy_timeout = 100")
+    other = sqlite3.connect(run / "preferences.sqlite", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another process writing for a long time
+    try:
+        with TestClient(create_app(site), raise_server_exceptions=False) as client:
+            response = client.post("/api/next", json={"labeler": "ann"})
+            assert response.status_code == 503 and "busy" in response.json()["error"]
+            assert response.headers["Retry-After"] == "1"
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    with TestClient(create_app(site)) as client:
+        assert client.post("/api/next", json={"labeler": "ann"}).json()["pair"] is not None
 
 
 def test_expired_lease_is_refused(hopper_run):

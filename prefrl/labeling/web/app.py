@@ -12,17 +12,23 @@ nothing):
 * ``GET /clips/<clip id>.mp4``: a rendered clip (only from the run's clip folder).
 
 With a ``token`` every request must carry it: as ``?token=`` (the page's URL; it then sets a cookie), an
-``X-Prefrl-Token`` header, or that cookie.
+``X-Prefrl-Token`` header, or that cookie. A server on a loopback address answers only requests addressed to
+one (``Host: localhost``, ``127.0.0.1``, ``[::1]``), so a web page of another site cannot reach it through a
+DNS name that points here (DNS rebinding). Request bodies over ``MAX_BODY_BYTES`` are refused unread (413),
+malformed ones get a 4xx, and a database that stays locked a 503: the server never answers 5xx to bad input.
 """
 
 from __future__ import annotations
 
 import hmac
+import json
 import re
+import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Annotated
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -30,6 +36,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from prefrl.labeling.queue import LabelQueue, Lease, QueueError, check_labeler
 from prefrl.preference import Preference
@@ -37,6 +44,10 @@ from prefrl.preference import Preference
 STATIC_DIR = Path(__file__).parent / "static"
 TOKEN_COOKIE, TOKEN_HEADER = "prefrl_token", "x-prefrl-token"
 _CLIP_NAME = re.compile(r"[0-9]{1,18}\.mp4")
+MAX_BODY_BYTES = 16 * 1024
+"""The largest request body the API reads (its requests are a few hundred bytes)."""
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+QueryId = Annotated[int, Field(strict=True, ge=0, lt=2**63)]  # SQLite's integers are 64-bit
 
 
 @dataclass
@@ -52,6 +63,8 @@ class LabelSite:
         token: Required on every request when set (a server reachable from other machines).
         on_change: Called after a pair was leased or answered (wakes the renderer).
         render_error: Returns why rendering stopped, if it did (shown on the page).
+        loopback_only: Answer only requests whose ``Host`` names a loopback address (a server that listens on
+            one; see the module's docstring).
     """
 
     queue: LabelQueue
@@ -62,6 +75,7 @@ class LabelSite:
     token: str | None = None
     on_change: Callable[[], None] = lambda: None
     render_error: Callable[[], str | None] = lambda: None
+    loopback_only: bool = False
 
 
 class _Body(BaseModel):
@@ -75,12 +89,12 @@ class _Body(BaseModel):
 
 
 class NextRequest(_Body):
-    holding: list[int] = Field(default_factory=list, max_length=16)
+    holding: list[QueryId] = Field(default_factory=list, max_length=16)
     """Pairs the page already has (shown or preloaded)."""
 
 
 class AnswerRequest(_Body):
-    query_id: int = Field(strict=True)
+    query_id: QueryId
     preference: Preference
 
 
@@ -90,6 +104,56 @@ class UndoRequest(_Body):
 
 def _error(status: int, message: str, **extra: object) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+class _BodyLimit:
+    """ASGI middleware: a request whose body exceeds ``limit`` bytes gets a 413 and is not read further (by its
+    ``Content-Length`` when it has one, else by counting what arrives). The API's bodies are small, so the body
+    is read here and handed on whole."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length", b"0")
+        if not length.isdigit() or int(length) > self.limit:
+            return await self._refuse(send)
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client left
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.limit:
+                return await self._refuse(send)
+            if not message.get("more_body", False):
+                break
+        whole: Message | None = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+        async def replay() -> Message:
+            nonlocal whole
+            if whole is None:
+                return await receive()
+            message, whole = whole, None
+            return message
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send: Send) -> None:
+        body = json.dumps({"error": f"request body over {self.limit} bytes"}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _host_name(host_header: str) -> str:
+    """``Host`` without its port: ``localhost:8000`` -> ``localhost``, ``[::1]:8000`` -> ``::1``."""
+    if host_header.startswith("["):
+        return host_header[1:].split("]", 1)[0]
+    return host_header.rsplit(":", 1)[0] if host_header.count(":") == 1 else host_header
 
 
 def create_app(site: LabelSite) -> FastAPI:
@@ -106,6 +170,18 @@ def create_app(site: LabelSite) -> FastAPI:
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         return _error(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(sqlite3.OperationalError)
+    async def _busy(request: Request, exc: sqlite3.OperationalError) -> JSONResponse:
+        if "locked" in str(exc) or "busy" in str(exc):  # another process holds the database: come back later
+            return JSONResponse({"error": "the database is busy; try again"}, 503, headers={"Retry-After": "1"})
+        raise exc
+
+    @app.middleware("http")
+    async def _check_host(request: Request, call_next):
+        if site.loopback_only and _host_name(request.headers.get("host", "")).lower() not in LOOPBACK_NAMES:
+            return _error(421, "this server answers only requests to localhost / 127.0.0.1")
+        return await call_next(request)
 
     @app.middleware("http")
     async def _check_token(request: Request, call_next):
@@ -198,4 +274,5 @@ def create_app(site: LabelSite) -> FastAPI:
         )
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(_BodyLimit)
     return app

@@ -21,12 +21,13 @@ import prefrl.envs
 from prefrl.labeling import DEFAULT_PORT
 from prefrl.labeling.clip_videos import ClipVideoWorker
 from prefrl.labeling.queue import LEASE_SECONDS, STALE_STEPS, LabelQueue
-from prefrl.labeling.web.app import LabelSite, create_app
+from prefrl.labeling.web.app import LOOPBACK_NAMES, LabelSite, create_app
 from prefrl.run_dir import RunFiles
 from prefrl.store import PreferenceStore
 from prefrl.teachers.human import HumanTeacher
 
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+BUSY_SECONDS = 2.0
+"""How long a request waits for the database while another process writes to it."""
 
 
 class LabelServer:
@@ -53,9 +54,11 @@ class LabelServer:
     ):
         self.run_dir = Path(run_dir)
         self.host, self.port = host, port
-        self.token = None if host in LOCAL_HOSTS else secrets.token_urlsafe(24)
+        self.token = None if host in LOOPBACK_NAMES else secrets.token_urlsafe(24)
         files = RunFiles(self.run_dir)
         self.store = PreferenceStore.open(files.db)
+        # A request waits this long for a database another process holds, then gets a 503 (not a 30 s stall).
+        self.store.connection.execute(f"PRAGMA busy_timeout = {int(BUSY_SECONDS * 1000)}")
         self.queue = LabelQueue(self.store, lease_seconds, undo_seconds, stale_steps)
         self.renderer = ClipVideoWorker(self.store.path, files.clips, pretty=pretty)
         env_id = self.store.env_id
@@ -68,6 +71,7 @@ class LabelServer:
             self.token,
             on_change=self.renderer.wake,
             render_error=lambda: None if self.renderer.error is None else str(self.renderer.error),
+            loopback_only=host in LOOPBACK_NAMES,
         )
         config = uvicorn.Config(create_app(site), host=host, port=port, log_level="warning", access_log=False)
         self._server = uvicorn.Server(config)
