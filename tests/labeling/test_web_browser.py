@@ -4,6 +4,7 @@ Set ``PREFRL_SCREENSHOT=page.png`` to keep a screenshot of the page with its ren
 """
 
 import os
+import re
 import sqlite3
 import time
 from pathlib import Path
@@ -96,4 +97,29 @@ def test_next_pair_is_preloaded(browser, server):
     press_and_wait(page, "ArrowLeft", 3)
     page.wait_for_function(PLAYING, timeout=5_000)
     assert time.monotonic() - start < 1.0
-    assert answers(server) == [(4, "left", "human")]
+    ((query_id, preference, labeler),) = answers(server)
+    assert (query_id, preference) == (4, "left") and re.fullmatch("human-[a-z]{5}", labeler)
+
+
+def test_two_browsers_get_names_and_pairs_of_their_own(browser, server):
+    pages = [browser.new_context().new_page() for _ in range(2)]  # two people: two browser profiles
+    for page in pages:
+        page.goto(server.url)
+        page.wait_for_function(PLAYING, timeout=20_000)
+    names = [page.input_value("#labeler") for page in pages]
+    assert names[0] != names[1] and all(re.fullmatch("human-[a-z]{5}", n) for n in names)
+    assert shown(pages[0]) != shown(pages[1])
+    pages[0].reload()
+    assert pages[0].input_value("#labeler") == names[0]  # kept for the next visit
+
+
+def test_a_clicked_button_does_not_keep_the_focus(browser, server):
+    page = browser.new_page()
+    page.goto(server.url)
+    page.wait_for_function(PLAYING, timeout=20_000)
+    page.click("#left")
+    page.wait_for_function("document.body.dataset.queryId === '3'", timeout=10_000)
+    assert page.evaluate("document.activeElement === document.body")
+    page.keyboard.press("Space")  # would have answered pair 3 "left" had the button kept the focus
+    page.wait_for_timeout(300)
+    assert [a[:2] for a in answers(server)] == [(4, "left")]

@@ -11,8 +11,16 @@ let busy = false; // an answer or undo is in flight
 let refilling = false;
 let retryTimer = null;
 
+// Each browser gets a name of its own on its first visit ("human-" and 5 random letters; editable), so two people
+// never share leases; the page keeps it for later visits.
+function firstName() {
+  const letters = crypto.getRandomValues(new Uint8Array(5)), abc = "abcdefghijkmnpqrstuvwxyz";
+  const name = "human-" + Array.from(letters, (b) => abc[b % abc.length]).join("");
+  localStorage.setItem("prefrl-labeler", name);
+  return name;
+}
 const nameInput = $("labeler");
-nameInput.value = localStorage.getItem("prefrl-labeler") || "human";
+nameInput.value = localStorage.getItem("prefrl-labeler") || firstName();
 const labeler = () => nameInput.value.trim();
 
 async function api(path, body) {
@@ -154,7 +162,10 @@ document.addEventListener("keydown", (e) => {
   }
 });
 for (const button of document.querySelectorAll("#buttons button[data-preference]")) {
-  button.addEventListener("click", () => answer(button.dataset.preference));
+  button.addEventListener("click", () => {
+    button.blur(); // else Space or Enter would press it again on the next pair
+    answer(button.dataset.preference);
+  });
 }
 $("undo").addEventListener("click", undo);
 nameInput.addEventListener("change", () => {
