@@ -46,7 +46,7 @@ from prefrl.experiments.references import reference
 from prefrl.learning.reward_model import EnsembleRewardFn
 from prefrl.rl.agent import collect_episodes, make_agent, rollout
 from prefrl.rl.hyperparams import ppo_hyperparams
-from prefrl.rl.render import render_video
+from prefrl.rl.render import open_renderer, render_video
 from prefrl.rl.vec_env import make_vec_env
 from prefrl.run_dir import RunFiles
 from prefrl.segment import Segment
@@ -236,6 +236,8 @@ def prepare_run_dir(config: TrainConfig) -> RunFiles:
         check_resume_options(config, saved)
         if not saved.true_reward:
             PreferenceStore.open(files.db).close()  # fail early on a corrupt or foreign database
+        if saved.video:
+            check_rendering(saved.env)
         return files
     spec = prefrl.envs.task_spec(config.env)  # fail early on an unknown env id
     hp = ppo_hyperparams(config.env, config.ppo.changes())  # and on a bad PPO setting
@@ -243,6 +245,8 @@ def prepare_run_dir(config: TrainConfig) -> RunFiles:
         raise ValueError(f"--clip-steps {config.clip_steps} exceeds {config.env}'s episodes ({spec.horizon} steps)")
     if config.teacher == "human" and not config.true_reward:
         check_port_free(config.label_host, config.label_port)
+    if config.video:
+        check_rendering(config.env)
     root = Path(config.out) if config.out is not None else config.default_run_dir()
     if root.exists():
         raise ValueError(f"run directory {root} already exists; pass --resume {root} to continue it, or another --out")
@@ -288,6 +292,13 @@ def extend_run(files: RunFiles, steps: int) -> None:
         tmp = files.config.with_suffix(".tmp")
         tmp.write_text(json.dumps(values, indent=2))
         tmp.replace(files.config)
+
+
+def check_rendering(env_id: str) -> None:
+    """``RenderingUnavailable`` (saying what to install) unless this machine can render ``env_id``: checked
+    before training, so that a run does not fail at its last step, writing the final video."""
+    with open_renderer(env_id, 16, 16, pretty=False):
+        pass
 
 
 def check_port_free(host: str, port: int) -> None:

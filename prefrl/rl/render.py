@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,7 +183,9 @@ class RenderingUnavailable(ValueError):
 def open_renderer(env_id: str, width: int, height: int, pretty: bool) -> ClipRenderer:
     """A ``ClipRenderer``, or ``RenderingUnavailable`` saying how to get OpenGL working."""
     try:
-        return ClipRenderer(env_id, width, height, pretty=pretty)
+        with warnings.catch_warnings():  # GLFW warns before it fails: the error below says it all
+            warnings.simplefilter("ignore")
+            return ClipRenderer(env_id, width, height, pretty=pretty)
     except Exception as e:  # mujoco raises plain exceptions (and ImportError) for a missing GL backend
         backend = os.environ.get("MUJOCO_GL", "egl")
         raise RenderingUnavailable(

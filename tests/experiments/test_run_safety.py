@@ -3,6 +3,7 @@ NaN guard, databases refused untouched, and the checkpoint a kill between two re
 
 import json
 import math
+import os
 import socket
 import subprocess
 import sys
@@ -166,3 +167,18 @@ def test_a_full_disk_stops_the_run_with_one_line_and_keeps_its_checkpoint(tmp_pa
     files.summary.unlink()
     assert main(["train", "--resume", str(out), "--no-progress"]) == 0
     assert json.loads(files.summary.read_text())["timesteps"] == state["timesteps"]
+
+
+def test_no_opengl_is_found_out_before_the_run_directory_is_made(tmp_path):
+    out = tmp_path / "run"
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")} | {"MUJOCO_GL": "glfw"}
+    command = [sys.executable, "-m", "prefrl", "train", "--env", "prefrl/Reacher-v0", "--steps", "1", "--out", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("prefrl: error: cannot render clips with MUJOCO_GL=glfw") and "MUJOCO_GL=osmesa" in line
+    assert not out.exists()
+    no_video = subprocess.run(
+        [*command, "--true-reward", "--no-video", "--no-progress"], capture_output=True, text=True, env=env
+    )
+    assert no_video.returncode == 0, no_video.stderr  # a run without a video needs no OpenGL
