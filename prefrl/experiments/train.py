@@ -353,7 +353,7 @@ def start_labeling(config: TrainConfig, files: RunFiles):
 
     if not files.db.exists():
         PreferenceStore.create(files.db, config.env).close()
-    server = LabelServer(files.root, config.labels, config.label_host, config.label_port).start()
+    server = LabelServer(files.root, config.labels, config.label_host, config.label_port, trainer=True).start()
     print(f"label the clips at {server.url}", flush=True)
     return server
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -174,11 +175,14 @@ class LabelQueue:
         return Lease(query_id, q[0], q[1], q[2], q[3], expires_at)
 
     def answer(self, query_id: int, preference: Preference, labeler: str) -> Answer:
-        """Store ``labeler``'s answer to a pair they lease; returns it once committed.
+        """Store ``labeler``'s answer to a pair leased to them; returns it once committed.
+
+        A lease that ran out still counts while nobody else has taken the pair: a person who paused longer than
+        the lease keeps their pair.
 
         Raises:
-            QueueError: No such pair (``not_found``); already answered, never leased to this labeler, or the
-                lease expired (``conflict``).
+            QueueError: No such pair (``not_found``); already answered, or not leased to this labeler (never, or
+                it has since been leased to someone else) (``conflict``).
         """
         check_labeler(labeler)
         with self.store.transaction() as db:
@@ -187,15 +191,23 @@ class LabelQueue:
                 raise QueueError("not_found", f"no pair {query_id}")
             if db.execute("SELECT 1 FROM answers WHERE query_id = ?", (query_id,)).fetchone() is not None:
                 raise QueueError("conflict", f"pair {query_id} is already answered")
-            lease = db.execute("SELECT labeler, expires_at FROM leases WHERE query_id = ?", (query_id,)).fetchone()
+            lease = db.execute("SELECT labeler FROM leases WHERE query_id = ?", (query_id,)).fetchone()
             if lease is None or lease[0] != labeler:
                 raise QueueError("conflict", f"pair {query_id} is not leased to {labeler}; ask for the next pair")
-            if lease[1] <= now:
-                raise QueueError("conflict", f"the lease on pair {query_id} expired; ask for the next pair")
             answer = Answer(query_id, preference, labeler, now)
             db.execute("INSERT INTO answers VALUES (?, ?, ?, ?)", (query_id, preference.value, labeler, now))
             db.execute("DELETE FROM leases WHERE query_id = ?", (query_id,))
         return answer
+
+    def release(self, labeler: str, query_ids: Iterable[int]) -> int:
+        """Give up ``labeler``'s leases on ``query_ids`` (their page closed or went to the background), so others
+        get those pairs at once; returns how many were released."""
+        check_labeler(labeler)
+        ids = [int(i) for i in query_ids]
+        with self.store.transaction() as db:
+            return sum(
+                db.execute("DELETE FROM leases WHERE query_id = ? AND labeler = ?", (i, labeler)).rowcount for i in ids
+            )
 
     def undo(self, labeler: str) -> Lease:
         """Take back ``labeler``'s last answer (if younger than ``undo_seconds``) and lease its pair to them again.

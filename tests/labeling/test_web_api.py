@@ -55,6 +55,7 @@ def test_stats(client):
         "labelers": {},
         "budget": 10,
         "render_error": None,
+        "trainer": False,
     }
 
 
@@ -161,15 +162,32 @@ def test_a_locked_database_gets_a_503_not_a_500(hopper_run):
         assert client.post("/api/next", json={"labeler": "ann"}).json()["pair"] is not None
 
 
-def test_expired_lease_is_refused(hopper_run):
-    site = make_site(hopper_run(pairs=1), lease_seconds=0.01)
+def test_an_expired_lease_holds_until_someone_else_takes_the_pair(hopper_run):
+    site = make_site(hopper_run(pairs=2), lease_seconds=0.05)
     with TestClient(create_app(site)) as client:
-        client.post("/api/next", json={"labeler": "ann"})
-        threading.Event().wait(0.02)
+        first = client.post("/api/next", json={"labeler": "ann"}).json()["pair"]["query_id"]
+        second = client.post("/api/next", json={"labeler": "ann", "holding": [first]}).json()["pair"]["query_id"]
+        threading.Event().wait(0.1)  # ann paused longer than the lease
+        answer = {"labeler": "ann", "preference": "left"}
+        assert client.post("/api/answer", json={"query_id": first, **answer}).status_code == 200
+        taken = client.post("/api/next", json={"labeler": "bob"}).json()["pair"]["query_id"]
+        assert taken == second  # free again for others...
         before = snapshot(site)
-        response = client.post("/api/answer", json={"query_id": 1, "labeler": "ann", "preference": "left"})
-        assert response.status_code == 409 and "expired" in response.json()["error"]
+        response = client.post("/api/answer", json={"query_id": second, **answer})
+        assert response.status_code == 409 and "not leased to ann" in response.json()["error"]  # ...and then bob's
         assert snapshot(site) == before
+
+
+def test_release_gives_the_pairs_to_others_at_once(client):
+    held: list[int] = []
+    for _ in range(2):
+        held.append(client.post("/api/next", json={"labeler": "ann", "holding": held}).json()["pair"]["query_id"])
+    assert client.post("/api/release", json={"labeler": "bob", "query_ids": held}).json()["released"] == 0
+    response = client.post("/api/release", json={"labeler": "ann", "query_ids": held})
+    assert response.status_code == 200 and response.json()["released"] == 2
+    assert client.post("/api/next", json={"labeler": "bob"}).json()["pair"]["query_id"] == held[0]
+    bad = client.post("/api/release", json={"labeler": "ann", "query_ids": list(range(17))})
+    assert bad.status_code == 422
 
 
 def test_undo_after_the_window_is_refused(hopper_run):

@@ -123,3 +123,48 @@ def test_a_clicked_button_does_not_keep_the_focus(browser, server):
     page.keyboard.press("Space")  # would have answered pair 3 "left" had the button kept the focus
     page.wait_for_timeout(300)
     assert [a[:2] for a in answers(server)] == [(4, "left")]
+
+
+def test_the_page_says_when_every_label_is_in(browser, hopper_run):
+    from prefrl.labeling.web.server import LabelServer
+
+    with LabelServer(hopper_run(pairs=2, clip_steps=30), budget=2, port=0) as server:
+        page = browser.new_page()
+        page.goto(server.url)
+        page.wait_for_function(PLAYING, timeout=20_000)
+        press_and_wait(page, "ArrowLeft", 1)
+        press_and_wait(page, "ArrowRight", "")
+        page.wait_for_function("document.querySelector('#empty').textContent.includes('All 2 labels are in')")
+        assert page.is_visible("#empty")
+
+
+def test_an_answer_given_after_the_server_stopped_is_sent_when_it_is_back(browser, hopper_run):
+    from prefrl.labeling.web.server import LabelServer
+
+    run = hopper_run(pairs=3, clip_steps=30)
+    first = LabelServer(run, budget=700, port=0).start()
+    page = browser.new_page()
+    page.goto(first.url)
+    page.wait_for_function(PLAYING, timeout=20_000)
+    labeler, port = page.input_value("#labeler"), first.port
+    first.stop()  # the trainer ended, and its server with it
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function("document.querySelector('#message').textContent.includes('prefrl label')", timeout=10_000)
+    message = page.text_content("#message")
+    assert str(run) in message and "kept" in message
+    with LabelServer(run, budget=700, port=port) as second:  # prefrl label RUN_DIR
+        page.wait_for_function("document.body.dataset.queryId === '2'", timeout=20_000)
+        assert answers(second) == [(3, "left", labeler)]
+
+
+def test_a_closed_tab_gives_its_pairs_back_at_once(browser, server):
+    gone = browser.new_context().new_page()
+    gone.goto(server.url)
+    gone.wait_for_function(PLAYING, timeout=20_000)
+    gone.wait_for_function("() => document.querySelectorAll('video').length >= 2")
+    held = shown(gone)
+    gone.close(run_before_unload=True)  # pagehide: the page gives back the pair shown and the one preloaded
+    page = browser.new_context().new_page()
+    page.goto(server.url)
+    page.wait_for_function(PLAYING, timeout=20_000)
+    assert shown(page) == held  # not the next one: the closed tab's leases are gone

@@ -8,6 +8,7 @@ nothing):
   rendered yet).
 * ``POST /api/answer`` ``{query_id, labeler, preference}``: answered only after it is committed.
 * ``POST /api/undo`` ``{labeler}``: take back the labeler's last answer; its pair is leased to them again.
+* ``POST /api/release`` ``{labeler, query_ids}``: give those pairs back (the page closed or was hidden).
 * ``GET /api/stats``: progress and answers per labeler.
 * ``GET /clips/<clip id>.mp4``: a rendered clip (only from the run's clip folder).
 
@@ -65,6 +66,8 @@ class LabelSite:
         render_error: Returns why rendering stopped, if it did (shown on the page).
         loopback_only: Answer only requests whose ``Host`` names a loopback address (a server that listens on
             one; see the module's docstring).
+        run_dir: The run directory (the page names it in ``prefrl label RUN_DIR`` when the server goes away).
+        trainer: Whether a trainer runs in this process (it adds pairs; ``prefrl label`` alone adds none).
     """
 
     queue: LabelQueue
@@ -76,6 +79,8 @@ class LabelSite:
     on_change: Callable[[], None] = lambda: None
     render_error: Callable[[], str | None] = lambda: None
     loopback_only: bool = False
+    run_dir: str | None = None
+    trainer: bool = False
 
 
 class _Body(BaseModel):
@@ -100,6 +105,10 @@ class AnswerRequest(_Body):
 
 class UndoRequest(_Body):
     pass
+
+
+class ReleaseRequest(_Body):
+    query_ids: list[QueryId] = Field(max_length=16)
 
 
 def _error(status: int, message: str, **extra: object) -> JSONResponse:
@@ -202,7 +211,7 @@ def create_app(site: LabelSite) -> FastAPI:
 
     def progress() -> dict:
         p = site.queue.progress()
-        return asdict(p) | {"budget": site.budget, "render_error": site.render_error()}
+        return asdict(p) | {"budget": site.budget, "render_error": site.render_error(), "trainer": site.trainer}
 
     def pair(lease: Lease | None) -> dict | None:
         if lease is None:
@@ -223,7 +232,12 @@ def create_app(site: LabelSite) -> FastAPI:
     @app.get("/api/stats")
     def stats() -> dict:
         with lock:
-            return {"env_id": site.env_id, "instruction": site.instruction, "progress": progress()}
+            return {
+                "env_id": site.env_id,
+                "instruction": site.instruction,
+                "run_dir": site.run_dir,
+                "progress": progress(),
+            }
 
     @app.post("/api/next")
     def next_pair(body: NextRequest) -> dict:
@@ -260,6 +274,14 @@ def create_app(site: LabelSite) -> FastAPI:
             except QueueError as e:
                 return _error(409, str(e))
             return JSONResponse({"pair": pair(lease), "progress": progress()})
+
+    @app.post("/api/release")
+    def release(body: ReleaseRequest) -> dict:
+        with lock:
+            released = site.queue.release(body.labeler, body.query_ids)
+            result = {"released": released, "progress": progress()}
+        site.on_change()
+        return result
 
     @app.get("/clips/{name}")
     def clip(name: str) -> Response:

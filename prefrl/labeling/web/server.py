@@ -39,6 +39,7 @@ class LabelServer:
         host, port: Where to listen (port 0: any free port).
         lease_seconds, undo_seconds, stale_steps: See ``LabelQueue``.
         pretty: Render with shadows, reflections and anti-aliasing.
+        trainer: Whether a trainer runs in this process (the page then waits for more pairs).
     """
 
     def __init__(
@@ -51,6 +52,7 @@ class LabelServer:
         undo_seconds: float = HumanTeacher.UNDO_SECONDS,
         stale_steps: int = STALE_STEPS,
         pretty: bool = False,
+        trainer: bool = False,
     ):
         self.run_dir = Path(run_dir)
         self.host, self.port = host, port
@@ -72,6 +74,8 @@ class LabelServer:
             on_change=self.renderer.wake,
             render_error=lambda: None if self.renderer.error is None else str(self.renderer.error),
             loopback_only=host in LOOPBACK_NAMES,
+            run_dir=str(self.run_dir),
+            trainer=trainer,
         )
         config = uvicorn.Config(create_app(site), host=host, port=port, log_level="warning", access_log=False)
         self._server = uvicorn.Server(config)

@@ -10,6 +10,8 @@ let pairs = []; // {pair, left: <video>, right: <video>}
 let busy = false; // an answer or undo is in flight
 let refilling = false;
 let retryTimer = null;
+let runDir = "RUN_DIR"; // named in the hint shown when the server goes away
+const PENDING = "prefrl-pending"; // an answer the server has not acknowledged yet: {query_id, preference, labeler}
 
 // Each browser gets a name of its own on its first visit ("human-" and 5 random letters; editable), so two people
 // never share leases; the page keeps it for later visits.
@@ -38,7 +40,20 @@ function note(text, ok = false) {
   $("message").className = ok ? "ok" : "";
 }
 
+// fetch() rejects (no HTTP status) when nothing answers: the trainer ended and took the server with it.
+const serverGone = (e) => e.status === undefined;
+const goneHint = () => `The labeling server stopped (did the trainer end?). Run  prefrl label ${runDir}  to go on;`;
+
+function emptyText(p) {
+  if (p.budget && p.labels >= p.budget && !p.waiting) return `All ${p.budget} labels are in. Thank you!`;
+  if (!p.waiting && !p.trainer) {
+    return "Every pair is answered, and no trainer is running to ask for more. Thank you!";
+  }
+  return "No pair is ready yet: the agent is still producing clips. This page checks again by itself.";
+}
+
 function showProgress(p) {
+  $("empty").textContent = emptyText(p);
   const me = p.labelers[labeler()] || 0;
   const parts = [
     `${p.labels} labels${p.budget ? ` of ${p.budget}` : ""}`,
@@ -110,22 +125,46 @@ async function refill() {
       if (pairs.length === 1) show();
     }
   } catch (e) {
-    note(e.message);
+    note(serverGone(e) ? `${goneHint()} this page reconnects by itself.` : e.message);
     retryTimer = setTimeout(refill, 2000);
   } finally {
     refilling = false;
   }
 }
 
+async function sendPending() {
+  // An answer given while the server was away (kept across reloads): send it first.
+  const pending = JSON.parse(localStorage.getItem(PENDING) || "null");
+  if (!pending) return true;
+  try {
+    const data = await api("api/answer", pending);
+    note(`Saved: ${SAID[pending.preference]}.`, true);
+    showProgress(data.progress);
+  } catch (e) {
+    if (serverGone(e)) return false;
+    note(e.message); // refused for good (say, answered meanwhile by someone else): nothing left to send
+  }
+  localStorage.removeItem(PENDING);
+  return true;
+}
+
 async function answer(preference) {
   const item = pairs[0];
   if (!item || busy) return;
   busy = true;
+  const given = { query_id: item.pair.query_id, labeler: labeler(), preference };
   try {
-    const data = await api("api/answer", { query_id: item.pair.query_id, labeler: labeler(), preference });
+    const data = await api("api/answer", given);
     note(`Saved: ${SAID[preference]}.`, true); // only now: the answer is in the database
     showProgress(data.progress);
   } catch (e) {
+    if (serverGone(e)) { // keep the answer and send it when the server is back
+      localStorage.setItem(PENDING, JSON.stringify(given));
+      note(`${goneHint()} your answer (${SAID[preference]}) is kept and sent then.`);
+      for (const v of [item.left, item.right]) v.pause();
+      retryTimer = setTimeout(reconnect, 2000);
+      return; // busy stays set: no more answers until it is sent
+    }
     note(e.message);
     if (e.status !== 404 && e.status !== 409) { busy = false; return; } // keep the pair; try again
   }
@@ -134,6 +173,25 @@ async function answer(preference) {
   show();
   busy = false;
   refill();
+}
+
+async function reconnect() {
+  if (!(await sendPending())) { retryTimer = setTimeout(reconnect, 2000); return; }
+  const item = pairs.shift();
+  if (item) discard(item);
+  show();
+  busy = false;
+  refill();
+}
+
+function release() {
+  // The tab closes or goes to the background: give its pairs back at once rather than when their leases end.
+  if (!pairs.length || busy) return;
+  const body = JSON.stringify({ labeler: labeler(), query_ids: pairs.map((i) => i.pair.query_id) });
+  navigator.sendBeacon("api/release", new Blob([body], { type: "application/json" }));
+  pairs.forEach(discard);
+  pairs = [];
+  show();
 }
 
 async function undo() {
@@ -178,11 +236,18 @@ nameInput.addEventListener("change", () => {
   refill();
 });
 
+addEventListener("pagehide", release);
+document.addEventListener("visibilitychange", () => {
+  if (document.hidden) release();
+  else refill();
+});
+
 api("api/stats").then((data) => {
   $("instruction").textContent = data.instruction;
+  runDir = data.run_dir || runDir;
   document.title = `prefrl: ${data.env_id}`;
   showProgress(data.progress);
 }).catch((e) => note(e.message));
 setInterval(() => api("api/stats").then((d) => showProgress(d.progress)).catch(() => {}), 5000);
 show();
-refill();
+sendPending().then((sent) => (sent ? refill() : reconnect()));
