@@ -10,6 +10,10 @@ from prefrl.preference import Answer, Query
 from prefrl.store import PreferenceStore
 
 
+UNDO_META = "undo_seconds"
+"""The store's meta key under which the labeling server keeps its undo window, for the trainer to honour."""
+
+
 class HumanTeacher:
     """People answering through the labeling page (``prefrl.labeling``), which commits their answers to the store.
 
@@ -47,7 +51,9 @@ class HumanTeacher:
             self.on_ask()
 
     def answers(self) -> list[Answer]:
-        settled = time.time() - self.undo_seconds
+        # The page in use may allow a longer undo (prefrl label --undo-seconds): it says so in the store.
+        page_undo = float(self.store.meta(UNDO_META, "0") or 0)
+        settled = time.time() - max(self.undo_seconds, page_undo)
         recent = self.store.answers(after=self._read_until - self.LATE_COMMIT_SECONDS)
         new = [a for a in recent if a.time <= settled and a.query_id not in self._handed_over]
         self._handed_over.update(a.query_id for a in new)

@@ -145,6 +145,25 @@ def test_human_teacher_hands_over_settled_answers_once(hopper_run):
     assert teacher.answers() == []
 
 
+def test_the_trainer_honours_the_longer_undo_window_of_the_page(hopper_run):
+    from prefrl.teachers.human import UNDO_META
+
+    run = hopper_run(pairs=1)
+    queue = open_queue(run, undo_seconds=0.3)
+    queue.store.set_meta(UNDO_META, "0.3")  # as LabelServer does: prefrl label --undo-seconds 0.3
+    render_all(queue)
+    teacher = HumanTeacher(PreferenceStore.open(run / "preferences.sqlite"), undo_seconds=0.0)
+    queue.lease_next("ann")
+    queue.answer(1, Preference.LEFT, "ann")
+    time.sleep(0.1)
+    assert teacher.answers() == []  # past the trainer's own window, still inside the page's
+    queue.undo("ann")
+    queue.answer(1, Preference.RIGHT, "ann")
+    time.sleep(0.35)
+    (answer,) = teacher.answers()
+    assert answer.preference == Preference.RIGHT  # the answer the person kept, not the one undone
+
+
 def test_version_1_database_is_migrated(hopper_run):
     db = hopper_run(pairs=1) / "preferences.sqlite"
     con = sqlite3.connect(db)

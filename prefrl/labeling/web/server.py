@@ -24,7 +24,7 @@ from prefrl.labeling.queue import LEASE_SECONDS, STALE_STEPS, LabelQueue
 from prefrl.labeling.web.app import LOOPBACK_NAMES, LabelSite, create_app
 from prefrl.run_dir import RunFiles
 from prefrl.store import PreferenceStore
-from prefrl.teachers.human import HumanTeacher
+from prefrl.teachers.human import UNDO_META, HumanTeacher
 
 BUSY_SECONDS = 2.0
 """How long a request waits for the database while another process writes to it."""
@@ -62,6 +62,7 @@ class LabelServer:
         # A request waits this long for a database another process holds, then gets a 503 (not a 30 s stall).
         self.store.connection.execute(f"PRAGMA busy_timeout = {int(BUSY_SECONDS * 1000)}")
         self.queue = LabelQueue(self.store, lease_seconds, undo_seconds, stale_steps)
+        self.store.set_meta(UNDO_META, repr(float(undo_seconds)))  # the trainer hands over no answer still undoable
         self.renderer = ClipVideoWorker(self.store.path, files.clips, pretty=pretty)
         env_id = self.store.env_id
         site = LabelSite(
