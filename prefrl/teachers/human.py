@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 from prefrl.preference import Answer, Query
 from prefrl.store import PreferenceStore
 
-
 UNDO_META = "undo_seconds"
 """The store's meta key under which the labeling server keeps its undo window, for the trainer to honour."""
 
