@@ -33,6 +33,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.logger import TensorBoardOutputFormat, configure
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import VecNormalize
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 import prefrl.envs
@@ -91,7 +92,10 @@ def train_in(files: RunFiles, teacher: Teacher | None) -> None:
     spec = prefrl.envs.task_spec(config.env)
     hp = ppo_hyperparams(config.env, config.ppo.changes())
     set_random_seed(config.seed)
-    torch.set_num_threads(1)  # small networks: threads cost more than they bring, and runs go in parallel
+    # Small networks: threads cost more than they bring, and runs go in parallel. numpy's BLAS (r_hat on whole
+    # episodes) too: with a thread per core it ran 5x slower next to another run.
+    torch.set_num_threads(1)
+    threadpool_limits(1, user_api="blas")
     rng = np.random.default_rng(config.seed)
 
     learner: PreferenceLearner | None = None
