@@ -295,6 +295,15 @@ class PreferenceStore:
                 comparisons.append(comparison)
         return comparisons
 
+    def forget_labels(self) -> int:
+        """Delete every clip, query, answer and lease (a run with a synthetic teacher starting over: its teacher
+        will give the same answers again); returns how many answers were deleted."""
+        answers = self.count_answers()
+        with self._transaction() as db:
+            for table in ("leases", "answers", "queries", "clips"):  # children first (foreign keys)
+                db.execute(f"DELETE FROM {table}")
+        return answers
+
     def count_queries(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM queries").fetchone()[0]
 

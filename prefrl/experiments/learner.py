@@ -104,8 +104,14 @@ class PreferenceLearner:
         self.model.load_state_dict(reward_model)
         self.trainer.l2 = l2
         self.fits = fits
-        self.trainer.add(self.store.comparisons())
+        self.reload_labels()
+
+    def reload_labels(self) -> int:
+        """Add every label in the store to r_hat's data and hand the unanswered queries to the teacher again;
+        returns the number of labels added."""
+        added = self.trainer.add(self.store.comparisons())
         self._hand_over([self.store.query(i) for i in self.store.unanswered()])
+        return added
 
     def metrics(self) -> dict[str, float]:
         """What ``metrics.csv`` logs of the learner (and ``skipped``: answers "can't tell", for the progress bar)."""

@@ -123,8 +123,9 @@ def train_in(files: RunFiles, teacher: Teacher | None) -> None:
 
     # 1. Labels about the randomly initialised policy, before RL starts.
     if learner is not None and not resuming:
+        asked = start_over(learner, config, files, human=teacher is not None or config.teacher == "human")
         recent.extend(collect_episodes(agent, venv, recorder, hp.rollout_steps, spec.horizon))
-        learner.ask(list(recent), learner.schedule.initial_labels, timestep=0)
+        learner.ask(list(recent), learner.schedule.initial_labels - asked, timestep=0)
         learner.collect_and_fit(config.reward_fit_steps_initial, config.reward_fit_steps_per_label)
 
     # 2. RL on the current r_hat, asking and learning as it goes.
@@ -206,6 +207,27 @@ def train_in(files: RunFiles, teacher: Teacher | None) -> None:
         labeling.stop()
     if learner is not None:
         learner.store.close()
+
+
+def start_over(learner: PreferenceLearner, config: TrainConfig, files: RunFiles, human: bool) -> int:
+    """A run resumed before its first checkpoint begins again; returns the queries it keeps from its first try.
+
+    With a synthetic teacher it starts over exactly: its labels are forgotten (the teacher gives the same ones
+    again) and its logs emptied, so it ends as the uninterrupted run would. A person's answers are kept: r_hat
+    learns from them, unanswered pairs are shown again, and only the rest of the first labels is asked.
+    """
+    if not learner.store.count_queries():
+        return 0
+    if not human:
+        forgotten = learner.store.forget_labels()
+        for log in (files.metrics, files.episodes):
+            truncate_csv(log, max_timestep=-1)
+        print(f"no checkpoint yet: the run starts over ({forgotten} answers of {config.teacher} asked again)")
+        return 0
+    learner.unfitted = learner.reload_labels()  # r_hat's first fit learns from them
+    kept, answered = learner.store.count_queries(), learner.store.count_answers()
+    print(f"no checkpoint yet: the run starts over, keeping its {kept} pairs and {answered} answers")
+    return kept
 
 
 def check_finite(agent: PPO, env_id: str) -> None:

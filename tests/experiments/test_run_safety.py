@@ -182,3 +182,40 @@ def test_no_opengl_is_found_out_before_the_run_directory_is_made(tmp_path):
         [*command, "--true-reward", "--no-video", "--no-progress"], capture_output=True, text=True, env=env
     )
     assert no_video.returncode == 0, no_video.stderr  # a run without a video needs no OpenGL
+
+
+def test_a_run_killed_before_its_first_checkpoint_ends_as_if_never_killed(tmp_path):
+    import signal
+    import sqlite3
+
+    def train(out, *extra):
+        return [sys.executable, "-m", "prefrl", "train", "--env", "prefrl/Reacher-v0", "--labels", "30",
+                "--steps", "20480", "--out", str(out), "--no-progress", "--no-video", *extra]  # fmt: skip
+
+    def ending(out):
+        metrics = [line.split(",") for line in (out / "metrics.csv").read_text().splitlines()]
+        with sqlite3.connect(out / "preferences.sqlite") as db:
+            asked = db.execute("SELECT id, timestep, uncertainty FROM queries ORDER BY id").fetchall()
+            answered = db.execute("SELECT query_id, preference FROM answers ORDER BY answered_at").fetchall()
+        summary = json.loads((out / "summary.json").read_text())
+        return [row[:1] + row[2:] for row in metrics], asked, answered, summary["timesteps"], summary["labels"]
+
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    subprocess.run(train(whole), check=True, capture_output=True, timeout=300)
+    process = subprocess.Popen(train(killed), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def rows(path):
+        return len(path.read_text().splitlines()) if path.exists() else 0
+
+    deadline = time.time() + 240
+    while time.time() < deadline and rows(killed / "metrics.csv") < 4:  # a few PPO iterations in
+        time.sleep(0.1)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (killed / "checkpoint" / "state.json").exists()  # killed before the first checkpoint
+    resumed = subprocess.run(
+        [sys.executable, "-m", "prefrl", "train", "--resume", str(killed)], capture_output=True, text=True, timeout=300
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert "no checkpoint yet: the run starts over" in resumed.stdout
+    assert ending(killed) == ending(whole)  # the same labels, in the same order, the same metrics rows
