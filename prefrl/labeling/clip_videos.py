@@ -8,18 +8,22 @@ its videos are in place.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from prefrl.envs import CLIP_SECONDS
 from prefrl.labeling.queue import LabelQueue
-from prefrl.rl.render import ClipRenderer, RenderingUnavailable, frame_stride, open_renderer, write_video
+from prefrl.rl.render import ClipRenderer, RenderingUnavailable, open_renderer, write_video
 from prefrl.store import PreferenceStore
 
-MAX_FPS = 50.0
-"""Videos keep every k-th step so they play at most this many frames per second (Hopper steps at 125 Hz)."""
+ON_SCREEN_SECONDS = CLIP_SECONDS
+"""How long a clip plays on the page: the paper's 1.5 s, whatever the task's time step. Every step is a frame;
+a clip shorter than that in simulated time plays slowed down (a 60-step Hopper clip, 0.48 s, at 40 frames/s, as
+the paper's authors showed it), never faster than real time."""
 
 
 def video_path(clip_dir: Path, clip_id: int) -> Path:
@@ -28,14 +32,13 @@ def video_path(clip_dir: Path, clip_id: int) -> Path:
 
 
 def render_frames(renderer: ClipRenderer, qpos: np.ndarray, qvel: np.ndarray) -> tuple[np.ndarray, float]:
-    """One clip's frames (every k-th step, at most ``MAX_FPS``) and their frame rate."""
-    every = frame_stride(renderer.fps, MAX_FPS)
-    return renderer.render(qpos[::every], qvel[::every]), renderer.fps / every
+    """One clip's frames (one per step) and the frame rate that plays them in ``ON_SCREEN_SECONDS``."""
+    return renderer.render(qpos, qvel), min(renderer.fps, len(qpos) / ON_SCREEN_SECONDS)
 
 
 def encode_clip(frames: np.ndarray, fps: float, path: Path) -> Path:
     """Encode frames to an mp4 at ``path``, atomically (x264 "ultrafast": short clips, latency first)."""
-    tmp = path.with_name(f".{path.stem}.tmp.mp4")
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}-{threading.get_ident()}.tmp.mp4")  # two renderers never share one
     write_video(frames, tmp, fps=fps, preset="ultrafast")
     tmp.replace(path)
     return path

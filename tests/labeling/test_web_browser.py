@@ -168,3 +168,31 @@ def test_a_closed_tab_gives_its_pairs_back_at_once(browser, server):
     page.goto(server.url)
     page.wait_for_function(PLAYING, timeout=20_000)
     assert shown(page) == held  # not the next one: the closed tab's leases are gone
+
+
+def test_pause_replay_and_half_speed(browser, server):
+    page = browser.new_page()
+    page.goto(server.url)
+    page.wait_for_function(PLAYING, timeout=20_000)
+    videos = "[...document.querySelectorAll('.frame video')]"
+    assert page.evaluate(f"{videos}.map(v => v.duration)") == [1.5, 1.5]  # the paper's 1.5 s on screen
+    page.keyboard.press("s")
+    assert page.evaluate(f"{videos}.map(v => v.playbackRate)") == [0.5, 0.5]
+    page.keyboard.press("p")
+    assert page.evaluate(f"{videos}.every(v => v.paused)")
+    page.wait_for_timeout(200)
+    assert shown(page) == 4 and answers(server) == []  # controls answer nothing
+    page.keyboard.press("r")
+    page.wait_for_function(f"{videos}.every(v => !v.paused && v.currentTime < 1.0)", timeout=5_000)
+    press_and_wait(page, "ArrowLeft", 3)
+    page.wait_for_function(PLAYING, timeout=10_000)
+    assert page.evaluate(f"{videos}.map(v => v.playbackRate)") == [0.5, 0.5]  # half speed stays on
+
+
+def test_a_phone_shows_the_clips_one_above_the_other(browser, server):
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(server.url)
+    page.wait_for_function(PLAYING, timeout=20_000)
+    left, right = (page.locator(f"#{side}-frame").bounding_box() for side in ("left", "right"))
+    assert left["width"] > 330 and right["width"] > 330  # nearly the screen's width each (was 171 px)
+    assert right["y"] >= left["y"] + left["height"]

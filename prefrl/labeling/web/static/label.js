@@ -3,6 +3,7 @@
 
 const ON_HAND = 2; // the pair shown and the one preloaded behind it
 const KEYS = { ArrowLeft: "left", ArrowRight: "right", ArrowUp: "equal", ArrowDown: "unsure" };
+const CONTROLS = { p: "pause", r: "replay", s: "slow" };
 const SAID = { left: "left is better", right: "right is better", equal: "equally good", unsure: "can't tell" };
 const $ = (id) => document.getElementById(id);
 
@@ -82,9 +83,31 @@ const playable = (v) => new Promise((resolve) => {
   else v.addEventListener("canplay", resolve, { once: true });
 });
 
+let slow = false; // half speed, kept from pair to pair
+let paused = false; // for the pair shown only
+
+function applyRate(item) {
+  for (const v of [item.left, item.right]) v.playbackRate = slow ? 0.5 : 1;
+  $("slow").setAttribute("aria-pressed", String(slow));
+  $("pause").setAttribute("aria-pressed", String(paused));
+}
+
+function control(what) {
+  const item = pairs[0];
+  if (!item) return;
+  const both = [item.left, item.right];
+  if (what === "slow") slow = !slow;
+  if (what === "pause") paused = !paused;
+  if (what === "replay") { paused = false; for (const v of both) v.currentTime = 0; }
+  applyRate(item);
+  for (const v of both) (paused ? v.pause() : v.play().catch(() => {}));
+}
+
 async function playTogether(item) {
   // Both clips have the same number of frames: start them together and restart them together.
   const both = [item.left, item.right];
+  paused = false;
+  applyRate(item);
   await Promise.all(both.map(playable));
   if (pairs[0] !== item) return;
   let ended = 0;
@@ -92,7 +115,7 @@ async function playTogether(item) {
     v.onended = () => {
       if (++ended < 2) return;
       ended = 0;
-      for (const w of both) { w.currentTime = 0; w.play().catch(() => {}); }
+      for (const w of both) { w.currentTime = 0; if (!paused) w.play().catch(() => {}); }
     };
     v.currentTime = 0;
     v.play().catch(() => {});
@@ -105,7 +128,13 @@ function show() {
   for (const side of ["left", "right"]) $(`${side}-frame`).replaceChildren(...(item ? [item[side]] : []));
   for (const button of document.querySelectorAll("#buttons button[data-preference]")) button.disabled = !item;
   document.body.dataset.queryId = item ? item.pair.query_id : "";
-  if (item) playTogether(item);
+  if (item) {
+    playTogether(item);
+    const main = document.querySelector("main"); // a cue that this is a new pair
+    main.classList.remove("fresh");
+    void main.offsetWidth; // restart the animation
+    main.classList.add("fresh");
+  }
 }
 
 function discard(item) {
@@ -217,8 +246,13 @@ document.addEventListener("keydown", (e) => {
   } else if (e.key === "Backspace") {
     e.preventDefault();
     undo();
+  } else if (CONTROLS[e.key.toLowerCase()]) {
+    control(CONTROLS[e.key.toLowerCase()]);
   }
 });
+for (const what of ["pause", "replay", "slow"]) {
+  $(what).addEventListener("click", () => { $(what).blur(); control(what); });
+}
 for (const button of document.querySelectorAll("#buttons button[data-preference]")) {
   button.addEventListener("click", () => {
     button.blur(); // else Space or Enter would press it again on the next pair
