@@ -65,8 +65,12 @@ def run(config: TrainConfig, teacher: Teacher | None = None) -> Path:
     """
     files = prepare_run_dir(config)
     with RunLock(files):  # one trainer per run directory
-        if config.resume is not None and "steps" in given_options(config):
-            extend_run(files, config.steps)
+        if config.resume is not None:
+            given = given_options(config)
+            if "steps" in given:
+                extend_run(files, config.steps)
+            page = ("label_port", "label_host")  # where a human teacher's page listens this time
+            update_config(files, {name: getattr(config, name) for name in page if name in given})
         try:
             train_in(files, teacher)
         except KeyboardInterrupt:
@@ -264,6 +268,10 @@ def prepare_run_dir(config: TrainConfig) -> RunFiles:
             PreferenceStore.open(files.db).close()  # fail early on a corrupt or foreign database
         if saved.video:
             check_rendering(saved.env)
+        if saved.teacher == "human" and not saved.true_reward:
+            given = given_options(config)
+            host = config.label_host if "label_host" in given else saved.label_host
+            check_port_free(host, config.label_port if "label_port" in given else saved.label_port)
         return files
     spec = prefrl.envs.task_spec(config.env)  # fail early on an unknown env id
     hp = ppo_hyperparams(config.env, config.ppo.changes())  # and on a bad PPO setting
@@ -282,8 +290,9 @@ def prepare_run_dir(config: TrainConfig) -> RunFiles:
     return files
 
 
-RESUME_OPTIONS = ("resume", "steps", "progress")
-"""What ``--resume`` may be given besides the run directory: ``--steps`` to extend the run, ``--no-progress``."""
+RESUME_OPTIONS = ("resume", "steps", "progress", "label_port", "label_host")
+"""What ``--resume`` may be given besides the run directory: ``--steps`` to extend the run, ``--no-progress``, and
+where a human teacher's labeling page listens (``--label-port``, ``--label-host``)."""
 
 
 def given_options(config: TrainConfig) -> list[str]:
@@ -301,23 +310,30 @@ def check_resume_options(config: TrainConfig, saved: TrainConfig) -> None:
     if refused:
         flags = ", ".join("--" + name.replace("_", "-") for name in refused)
         raise ValueError(
-            f"--resume continues the run as its config.json says; drop {flags} (only --steps, to extend it, and "
-            "--no-progress may be given)"
+            f"--resume continues the run as its config.json says; drop {flags} (only --steps, to extend it, "
+            "--no-progress, --label-port and --label-host may be given)"
         )
     if "steps" in given and config.steps < saved.steps:
         raise ValueError(f"--steps {config.steps} would shorten the run ({saved.steps} steps); a run can only grow")
 
 
+def update_config(files: RunFiles, changes: dict[str, object]) -> None:
+    """Rewrite the run's config.json with ``changes`` (options a resumed run may change), atomically."""
+    if not changes:
+        return
+    values = json.loads(files.config.read_text()) | changes
+    tmp = files.config.with_suffix(".tmp")
+    tmp.write_text(json.dumps(values, indent=2))
+    tmp.replace(files.config)
+
+
 def extend_run(files: RunFiles, steps: int) -> None:
     """Rewrite the run's config.json with more ``steps``; the label schedule then spreads the labels not yet asked
     over the new length."""
-    values = json.loads(files.config.read_text())
-    if steps > values["steps"]:
-        print(f"extending the run from {values['steps']:,} to {steps:,} steps", flush=True)
-        values["steps"] = steps
-        tmp = files.config.with_suffix(".tmp")
-        tmp.write_text(json.dumps(values, indent=2))
-        tmp.replace(files.config)
+    before = json.loads(files.config.read_text())["steps"]
+    if steps > before:
+        print(f"extending the run from {before:,} to {steps:,} steps", flush=True)
+        update_config(files, {"steps": steps})
 
 
 def check_rendering(env_id: str) -> None:

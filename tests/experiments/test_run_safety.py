@@ -35,6 +35,16 @@ def test_a_busy_label_port_is_refused_before_the_run_directory_is_made(tmp_path,
     assert f"cannot listen on 127.0.0.1:{busy_port}" in capsys.readouterr().err and not out.exists()
 
 
+def test_a_human_run_resumes_on_the_port_it_is_given_and_refuses_a_busy_one(tmp_path, capsys, busy_port):
+    out = tmp_path / "run"
+    train = ["train", "--env", "prefrl/Reacher-v0", "--teacher", "human", "--labels", "2", "--steps", "1"]
+    assert main([*train, "--label-port", "0", "--out", str(out), "--no-video", "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["train", "--resume", str(out), "--label-port", str(busy_port)]) == 2
+    assert f"cannot listen on 127.0.0.1:{busy_port}" in capsys.readouterr().err
+    assert json.loads((out / "config.json").read_text())["label_port"] == 0  # the refused port is not saved
+
+
 @pytest.mark.parametrize("option", [["--lease-seconds", "nan"], ["--lease-seconds", "inf"], ["--undo-seconds", "nan"]])
 def test_label_refuses_non_finite_times(tmp_path, capsys, option):
     run = tmp_path / "run"
@@ -138,6 +148,8 @@ def test_resume_extends_with_steps_and_refuses_other_options(tmp_path, capsys):
     capsys.readouterr()
     assert main(["train", "--resume", str(out), "--labels", "20", "--seed", "3"]) == 2
     assert "drop --labels, --seed (only --steps" in capsys.readouterr().err
+    assert main(["train", "--resume", str(out), "--label-port", "0", "--no-progress"]) == 0  # a port of its own
+    assert json.loads((out / "config.json").read_text())["label_port"] == 0
     assert main(["train", "--resume", str(out), "--steps", "1024"]) == 2
     assert "would shorten the run (2048 steps)" in capsys.readouterr().err
     assert main(["train", "--resume", str(out), "--steps", "4096", "--no-progress"]) == 0
