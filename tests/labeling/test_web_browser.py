@@ -76,6 +76,7 @@ def test_label_with_the_keyboard(browser, server):
     press_and_wait(page, "ArrowLeft", 3)
     press_and_wait(page, "ArrowUp", 2)
     press_and_wait(page, "ArrowDown", 1)
+    page.wait_for_function("document.querySelector('#progress').textContent.includes('s per answer: about 1 min')")
     press_and_wait(page, "Backspace", 2)  # undo: "can't tell" on pair 2 is taken back, pair 2 is shown again
     press_and_wait(page, "ArrowRight", 1)
     page.click("#left")

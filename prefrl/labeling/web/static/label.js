@@ -53,6 +53,15 @@ function emptyText(p) {
   return "No pair is ready yet: the agent is still producing clips. This page checks again by itself.";
 }
 
+const answeredAt = []; // when this page's last answers were saved, for the pace shown
+
+function secondsPerAnswer() {
+  // The median gap between this page's last 10 answers (pauses over 2 minutes left out); null before 3 answers.
+  const gaps = answeredAt.slice(1).map((t, i) => (t - answeredAt[i]) / 1000).filter((g) => g < 120);
+  if (gaps.length < 2) return null;
+  return gaps.sort((a, b) => a - b)[Math.floor(gaps.length / 2)];
+}
+
 function showProgress(p) {
   $("empty").textContent = emptyText(p);
   const me = p.labelers[labeler()] || 0;
@@ -62,6 +71,8 @@ function showProgress(p) {
     `agent at timestep ${p.agent_timestep.toLocaleString("en")}`,
     `you: ${me}`,
   ];
+  const pace = secondsPerAnswer();
+  if (pace && p.waiting) parts.push(`${pace.toFixed(1)} s per answer: about ${Math.ceil((pace * p.waiting) / 60)} min for the rest`);
   $("progress").innerHTML = parts.join(" · ");
   $("stats-rows").replaceChildren(...Object.entries(p.labelers).map(([who, n]) => {
     const row = document.createElement("tr");
@@ -185,6 +196,8 @@ async function answer(preference) {
   try {
     const data = await api("api/answer", given);
     note(`Saved: ${SAID[preference]}.`, true); // only now: the answer is in the database
+    answeredAt.push(Date.now());
+    if (answeredAt.length > 11) answeredAt.shift();
     showProgress(data.progress);
   } catch (e) {
     if (serverGone(e)) { // keep the answer and send it when the server is back
