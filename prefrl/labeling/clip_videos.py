@@ -88,8 +88,12 @@ class ClipVideoWorker(threading.Thread):
         self._wake.set()
 
     def run(self) -> None:
-        self.clip_dir.mkdir(parents=True, exist_ok=True)
-        store = PreferenceStore.open(self.db_path)
+        try:
+            self.clip_dir.mkdir(parents=True, exist_ok=True)  # a read-only run directory fails here: say so
+            store = PreferenceStore.open(self.db_path)
+        except (OSError, ValueError) as e:
+            self._fail(e)
+            return
         try:
             # The GL context belongs to the thread that made it, so the renderer is made here.
             renderer = open_renderer(store.env_id, self.width, self.height, self.pretty)

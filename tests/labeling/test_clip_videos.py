@@ -3,6 +3,7 @@
 import time
 
 import imageio.v3 as iio
+import pytest
 
 from prefrl.labeling.clip_videos import ClipVideoWorker
 from prefrl.labeling.queue import LabelQueue
@@ -36,3 +37,14 @@ def test_renders_only_the_pairs_ahead_of_the_labelers(hopper_run):
     assert meta["codec"] == "h264" and meta["size"] == (160, 120)
     assert meta["fps"] == 20.0  # every one of the 30 steps, shown over the paper's 1.5 s (slowed from 125/s)
     assert len(iio.imread(run / "clips" / "5.mp4", plugin="FFMPEG")) == 30 and meta["duration"] == 1.5
+
+
+def test_a_renderer_that_cannot_start_says_why_at_once(hopper_run):
+    from prefrl.labeling.web.server import LabelServer
+
+    run = hopper_run(pairs=1)
+    (run / "clips").write_text("a file where the clip folder should be")  # like a run directory it cannot write
+    start = time.monotonic()
+    with pytest.raises(OSError):
+        LabelServer(run, port=0).start()
+    assert time.monotonic() - start < 10  # not after the 30 s start-up timeout
