@@ -197,3 +197,14 @@ def test_a_phone_shows_the_clips_one_above_the_other(browser, server):
     left, right = (page.locator(f"#{side}-frame").bounding_box() for side in ("left", "right"))
     assert left["width"] > 330 and right["width"] > 330  # nearly the screen's width each (was 171 px)
     assert right["y"] >= left["y"] + left["height"]
+
+
+def test_a_bad_name_is_explained_and_the_old_one_kept(browser, server):
+    page = browser.new_page()
+    page.goto(server.url)
+    page.wait_for_function(PLAYING, timeout=20_000)
+    before = page.input_value("#labeler")
+    page.fill("#labeler", "<script>")
+    page.press("#labeler", "Enter")
+    page.dispatch_event("#labeler", "change")
+    assert "letters, digits" in page.text_content("#message") and page.input_value("#labeler") == before

@@ -3,6 +3,12 @@
 
 const ON_HAND = 2; // the pair shown and the one preloaded behind it
 const KEYS = { ArrowLeft: "left", ArrowRight: "right", ArrowUp: "equal", ArrowDown: "unsure" };
+const FRIENDLY = {
+  409: "Someone else answered or took that pair meanwhile; here is the next one.",
+  404: "That pair is no longer in the run; here is the next one.",
+  503: "The run's database is busy for a moment; try again.",
+};
+const NAME = /^[A-Za-z0-9][A-Za-z0-9 _.@-]{0,63}$/; // what the server accepts as a labeler name
 const CONTROLS = { p: "pause", r: "replay", s: "slow" };
 const SAID = { left: "left is better", right: "right is better", equal: "equally good", unsure: "can't tell" };
 const $ = (id) => document.getElementById(id);
@@ -207,7 +213,7 @@ async function answer(preference) {
       retryTimer = setTimeout(reconnect, 2000);
       return; // busy stays set: no more answers until it is sent
     }
-    note(e.message);
+    note(FRIENDLY[e.status] || e.message);
     if (e.status !== 404 && e.status !== 409) { busy = false; return; } // keep the pair; try again
   }
   pairs.shift();
@@ -274,7 +280,11 @@ for (const button of document.querySelectorAll("#buttons button[data-preference]
 }
 $("undo").addEventListener("click", undo);
 nameInput.addEventListener("change", () => {
-  if (!labeler()) return;
+  if (!NAME.test(labeler())) {
+    note("A name is 1 to 64 letters, digits, spaces or _.@- and starts with a letter or digit.");
+    nameInput.value = localStorage.getItem("prefrl-labeler") || "";
+    return;
+  }
   localStorage.setItem("prefrl-labeler", labeler());
   nameInput.blur(); // the arrow keys answer again
   pairs.forEach(discard);
