@@ -31,9 +31,10 @@ def test_the_plots_reference_returns_are_the_committed_true_reward_runs():
     import csv
 
     from prefrl.experiments.references import TRUE_REWARD
+    from prefrl.experiments.sweep import task_env_id
 
     for env_id, ref in TRUE_REWARD.items():
         rows = list(csv.DictReader((RESULTS.parent / ref.source / "report" / "paired.csv").open()))
-        (row,) = [r for r in rows if f"prefrl/{r['task']}" == env_id]
+        (row,) = [r for r in rows if task_env_id(r["task"]) == env_id]
         assert ref.final_return == pytest.approx(float(row["true_return"]), abs=0.05)
         assert ref.seeds == int(row["seeds"])
