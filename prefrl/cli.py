@@ -88,7 +88,7 @@ def _main(args: list[str]) -> int:
     except ValueError as e:  # raised by the config's own checks while parsing
         print(f"prefrl: error: {e}", file=sys.stderr)
         return EXIT_USAGE
-    from prefrl.experiments import RunError
+    from prefrl.experiments import RunError, os_error_text
 
     try:
         return dispatch(config)
@@ -101,8 +101,7 @@ def _main(args: list[str]) -> int:
     except BrokenPipeError:
         raise
     except OSError as e:  # a missing folder, a read-only directory, a full disk: say which file, not a traceback
-        where = f"{e.filename}: " if e.filename else ""
-        print(f"prefrl: error: {where}{e.strerror or e}", file=sys.stderr)
+        print(f"prefrl: error: {os_error_text(e)}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:  # the command has said what was kept and how to go on
         return EXIT_INTERRUPTED

@@ -13,6 +13,7 @@ import socket
 import subprocess
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import prefrl.envs
 from prefrl.config import TrainConfig
@@ -36,9 +37,8 @@ def prepare_run_dir(config: TrainConfig) -> RunFiles:
         if saved.video:
             check_rendering(saved.env)
         if saved.teacher == "human" and not saved.true_reward:
-            given = given_options(config)
-            host = config.label_host if "label_host" in given else saved.label_host
-            check_port_free(host, config.label_port if "label_port" in given else saved.label_port)
+            resumed = replace(saved, **label_page_changes(config))
+            check_port_free(resumed.label_host, resumed.label_port)
         return files
     spec = prefrl.envs.task_spec(config.env)  # fail early on an unknown env id
     hp = ppo_hyperparams(config.env, config.ppo.changes())  # and on a bad PPO setting
@@ -67,6 +67,12 @@ def given_options(config: TrainConfig) -> list[str]:
     be told)."""
     default = TrainConfig()
     return [f.name for f in dataclasses.fields(config) if getattr(config, f.name) != getattr(default, f.name)]
+
+
+def label_page_changes(config: TrainConfig) -> dict[str, Any]:
+    """Where a human teacher's labeling page listens this time, as far as ``--resume`` was told."""
+    given = given_options(config)
+    return {name: getattr(config, name) for name in ("label_port", "label_host") if name in given}
 
 
 def check_resume_options(config: TrainConfig, saved: TrainConfig) -> None:

@@ -35,13 +35,19 @@ from tqdm import tqdm
 
 import prefrl.envs
 from prefrl.config import FINAL_VIDEO_SEED, TrainConfig
-from prefrl.experiments import RunError
+from prefrl.experiments import RunError, os_error_text
 from prefrl.experiments.checkpoint import RunLock, load_agent, read_state, restore, save_checkpoint
 from prefrl.experiments.learner import PreferenceLearner, make_learner
 from prefrl.experiments.logs import EPISODES_FIELDS, METRICS_FIELDS, CsvLog, truncate_csv
 from prefrl.experiments.plotting import plot_learning_curve
 from prefrl.experiments.references import reference
-from prefrl.experiments.run_setup import extend_run, given_options, prepare_run_dir, update_config
+from prefrl.experiments.run_setup import (
+    extend_run,
+    given_options,
+    label_page_changes,
+    prepare_run_dir,
+    update_config,
+)
 from prefrl.learning.reward_model import EnsembleRewardFn
 from prefrl.rl.agent import collect_episodes, make_agent, rollout
 from prefrl.rl.hyperparams import ppo_hyperparams
@@ -64,11 +70,9 @@ def run(config: TrainConfig, teacher: Teacher | None = None) -> Path:
     files = prepare_run_dir(config)
     with RunLock(files):  # one trainer per run directory
         if config.resume is not None:
-            given = given_options(config)
-            if "steps" in given:
+            if "steps" in given_options(config):
                 extend_run(files, config.steps)
-            page = ("label_port", "label_host")  # where a human teacher's page listens this time
-            update_config(files, {name: getattr(config, name) for name in page if name in given})
+            update_config(files, label_page_changes(config))
         try:
             train_in(files, teacher)
         except KeyboardInterrupt:
@@ -77,9 +81,8 @@ def run(config: TrainConfig, teacher: Teacher | None = None) -> Path:
             )
             raise
         except OSError as e:  # a full disk, a directory made read-only: the checkpoint saved before is intact
-            where = f"{e.filename}: " if e.filename else ""
             raise RunError(
-                f"{where}{e.strerror or e}; once that is fixed, continue from the last checkpoint: "
+                f"{os_error_text(e)}; once that is fixed, continue from the last checkpoint: "
                 f"prefrl train --resume {files.root}"
             ) from e
     return files.root

@@ -34,7 +34,9 @@ STALE_STEPS = 100_000
 """Pairs chosen this many agent timesteps ago are shown only when nothing fresher waits."""
 
 LABELER_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.@-]{0,63}")
-"""What a labeler name may look like (it is shown on the stats view and written to exports)."""
+"""What a labeler name may look like (it is shown on the stats view and written to exports); the labeling page
+checks names typed into it with the same pattern (``/api/stats``)."""
+LABELER_RULE = "a labeler name is 1 to 64 letters, digits, spaces or _.@- and starts with a letter or digit"
 
 
 class QueueError(Exception):
@@ -92,7 +94,7 @@ class Progress:
 def check_labeler(labeler: str) -> str:
     """``labeler`` if it is a valid name, else ``ValueError`` saying what a name may contain."""
     if not isinstance(labeler, str) or not LABELER_PATTERN.fullmatch(labeler):
-        raise ValueError("a labeler name is 1 to 64 letters, digits, spaces or _.@- and starts with a letter or digit")
+        raise ValueError(LABELER_RULE)
     return labeler
 
 

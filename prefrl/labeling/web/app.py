@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from prefrl.labeling.queue import LabelQueue, Lease, QueueError, check_labeler
+from prefrl.labeling.queue import LABELER_PATTERN, LABELER_RULE, LabelQueue, Lease, QueueError, check_labeler
 from prefrl.preference import Preference
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -236,6 +236,8 @@ def create_app(site: LabelSite) -> FastAPI:
                 "env_id": site.env_id,
                 "instruction": site.instruction,
                 "run_dir": site.run_dir,
+                "labeler_pattern": LABELER_PATTERN.pattern,  # the page checks a typed name as check_labeler does
+                "labeler_rule": LABELER_RULE,
                 "progress": progress(),
             }
 

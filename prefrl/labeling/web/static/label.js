@@ -8,7 +8,8 @@ const FRIENDLY = {
   404: "That pair is no longer in the run; here is the next one.",
   503: "The run's database is busy for a moment; try again.",
 };
-const NAME = /^[A-Za-z0-9][A-Za-z0-9 _.@-]{0,63}$/; // what the server accepts as a labeler name
+let nameRule = null; // {pattern: RegExp, text}: what the server accepts as a labeler name (from api/stats)
+const NAME_KEY = "prefrl-labeler"; // the name, kept in this browser for later visits
 const CONTROLS = { p: "pause", r: "replay", s: "slow" };
 const SAID = { left: "left is better", right: "right is better", equal: "equally good", unsure: "can't tell" };
 const $ = (id) => document.getElementById(id);
@@ -25,11 +26,11 @@ const PENDING = "prefrl-pending"; // an answer the server has not acknowledged y
 function firstName() {
   const letters = crypto.getRandomValues(new Uint8Array(5)), abc = "abcdefghijkmnpqrstuvwxyz";
   const name = "human-" + Array.from(letters, (b) => abc[b % abc.length]).join("");
-  localStorage.setItem("prefrl-labeler", name);
+  localStorage.setItem(NAME_KEY, name);
   return name;
 }
 const nameInput = $("labeler");
-nameInput.value = localStorage.getItem("prefrl-labeler") || firstName();
+nameInput.value = localStorage.getItem(NAME_KEY) || firstName();
 const labeler = () => nameInput.value.trim();
 
 async function api(path, body) {
@@ -280,12 +281,12 @@ for (const button of document.querySelectorAll("#buttons button[data-preference]
 }
 $("undo").addEventListener("click", undo);
 nameInput.addEventListener("change", () => {
-  if (!NAME.test(labeler())) {
-    note("A name is 1 to 64 letters, digits, spaces or _.@- and starts with a letter or digit.");
-    nameInput.value = localStorage.getItem("prefrl-labeler") || "";
+  if (nameRule && !nameRule.pattern.test(labeler())) {
+    note(`Not changed: ${nameRule.text}.`);
+    nameInput.value = localStorage.getItem(NAME_KEY) || "";
     return;
   }
-  localStorage.setItem("prefrl-labeler", labeler());
+  localStorage.setItem(NAME_KEY, labeler());
   nameInput.blur(); // the arrow keys answer again
   pairs.forEach(discard);
   pairs = [];
@@ -302,6 +303,7 @@ document.addEventListener("visibilitychange", () => {
 api("api/stats").then((data) => {
   $("instruction").textContent = data.instruction;
   runDir = data.run_dir || runDir;
+  nameRule = { pattern: new RegExp(`^(?:${data.labeler_pattern})$`), text: data.labeler_rule };
   document.title = `prefrl: ${data.env_id}`;
   showProgress(data.progress);
 }).catch((e) => note(e.message));
