@@ -158,6 +158,24 @@ def test_an_answer_given_after_the_server_stopped_is_sent_when_it_is_back(browse
         assert answers(second) == [(3, "left", labeler)]
 
 
+def test_a_kept_answer_is_sent_even_while_the_page_looks_for_more_pairs(browser, hopper_run):
+    # One pair only: the page keeps asking for a second one every second, and that must not cancel the resend.
+    from prefrl.labeling.web.server import LabelServer
+
+    run = hopper_run(pairs=1, clip_steps=30)
+    first = LabelServer(run, budget=700, port=0).start()
+    page = browser.new_page()
+    page.goto(first.url)
+    page.wait_for_function(PLAYING, timeout=20_000)
+    labeler, port = page.input_value("#labeler"), first.port
+    first.stop()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("document.querySelector('#message').textContent.includes('kept')", timeout=10_000)
+    with LabelServer(run, budget=700, port=port) as second:
+        page.wait_for_function("document.querySelector('#message').textContent.includes('Saved')", timeout=20_000)
+        assert answers(second) == [(1, "right", labeler)]
+
+
 def test_a_closed_tab_gives_its_pairs_back_at_once(browser, server):
     gone = browser.new_context().new_page()
     gone.goto(server.url)

@@ -17,7 +17,8 @@ const $ = (id) => document.getElementById(id);
 let pairs = []; // {pair, left: <video>, right: <video>}
 let busy = false; // an answer or undo is in flight
 let refilling = false;
-let retryTimer = null;
+let refillTimer = null; // the next look for pairs
+let resendTimer = null; // the next try to send a kept answer (its own timer: a refill must not cancel it)
 let runDir = "RUN_DIR"; // named in the hint shown when the server goes away
 const PENDING = "prefrl-pending"; // an answer the server has not acknowledged yet: {query_id, preference, labeler}
 
@@ -162,18 +163,18 @@ function discard(item) {
 async function refill() {
   if (refilling) return;
   refilling = true;
-  clearTimeout(retryTimer);
+  clearTimeout(refillTimer);
   try {
     while (pairs.length < ON_HAND) {
       const data = await api("api/next", { labeler: labeler(), holding: pairs.map((i) => i.pair.query_id) });
       showProgress(data.progress);
-      if (!data.pair) { retryTimer = setTimeout(refill, 1000); break; } // none rendered yet: look again soon
+      if (!data.pair) { refillTimer = setTimeout(refill, 1000); break; } // none rendered yet: look again soon
       pairs.push({ pair: data.pair, left: video(data.pair.left), right: video(data.pair.right) });
       if (pairs.length === 1) show();
     }
   } catch (e) {
     note(serverGone(e) ? `${goneHint()} this page reconnects by itself.` : e.message);
-    retryTimer = setTimeout(refill, 2000);
+    refillTimer = setTimeout(refill, 2000);
   } finally {
     refilling = false;
   }
@@ -211,7 +212,8 @@ async function answer(preference) {
       localStorage.setItem(PENDING, JSON.stringify(given));
       note(`${goneHint()} your answer (${SAID[preference]}) is kept and sent then.`);
       for (const v of [item.left, item.right]) v.pause();
-      retryTimer = setTimeout(reconnect, 2000);
+      clearTimeout(resendTimer);
+      resendTimer = setTimeout(reconnect, 2000);
       return; // busy stays set: no more answers until it is sent
     }
     note(FRIENDLY[e.status] || e.message);
@@ -225,7 +227,7 @@ async function answer(preference) {
 }
 
 async function reconnect() {
-  if (!(await sendPending())) { retryTimer = setTimeout(reconnect, 2000); return; }
+  if (!(await sendPending())) { resendTimer = setTimeout(reconnect, 2000); return; }
   const item = pairs.shift();
   if (item) discard(item);
   show();
