@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 
 import tyro
 import tyro._strings
@@ -91,7 +92,7 @@ def _main(args: list[str]) -> int:
     from prefrl.experiments import RunError, os_error_text
 
     try:
-        return dispatch(config)
+        return dispatch(config, args)
     except ValueError as e:
         print(f"prefrl: error: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -107,8 +108,9 @@ def _main(args: list[str]) -> int:
         return EXIT_INTERRUPTED
 
 
-def dispatch(config: object) -> int:
-    """Run one parsed command; heavy modules are imported only for the command that needs them."""
+def dispatch(config: object, args: Sequence[str] = ()) -> int:
+    """Run one parsed command (``args``: its command line); heavy modules are imported only for the command that
+    needs them."""
     if isinstance(config, SweepConfig):
         from prefrl.experiments import sweep
 
@@ -134,9 +136,10 @@ def dispatch(config: object) -> int:
 
         return run_labeling_command(config)
     assert isinstance(config, TrainConfig), f"unknown command {config!r}"
+    from prefrl.experiments.run_setup import flags_given
     from prefrl.experiments.train import run
 
-    run(config)  # prints the run directory at the start and what it made at the end
+    run(config, given=flags_given(args))  # prints the run directory at the start and what it made at the end
     return 0
 
 

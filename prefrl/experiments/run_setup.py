@@ -11,6 +11,7 @@ import dataclasses
 import json
 import socket
 import subprocess
+from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -23,21 +24,22 @@ from prefrl.run_dir import RunFiles
 from prefrl.store import PreferenceStore
 
 
-def prepare_run_dir(config: TrainConfig) -> RunFiles:
-    """Create the run directory (or check the one to resume); never overwrites anything."""
+def prepare_run_dir(config: TrainConfig, given: Collection[str]) -> RunFiles:
+    """Create the run directory (or check the one to resume, with ``given`` the options set for it); never
+    overwrites anything."""
     config.check()
     if config.resume is not None:
         files = RunFiles(Path(config.resume))
         if not files.config.is_file():
             raise ValueError(f"{files.root} is not a prefrl run directory (no {RunFiles.CONFIG}); check --resume")
         saved = TrainConfig.from_json(files.config.read_text())
-        check_resume_options(config, saved)
+        check_resume_options(config, saved, given)
         if not saved.true_reward:
             PreferenceStore.open(files.db).close()  # fail early on a corrupt or foreign database
         if saved.video:
             check_rendering(saved.env)
         if saved.teacher == "human" and not saved.true_reward:
-            resumed = replace(saved, **label_page_changes(config))
+            resumed = replace(saved, **label_page_changes(config, given))
             check_port_free(resumed.label_host, resumed.label_port)
         return files
     spec = prefrl.envs.task_spec(config.env)  # fail early on an unknown env id
@@ -63,22 +65,34 @@ where a human teacher's labeling page listens (``--label-port``, ``--label-host`
 
 
 def given_options(config: TrainConfig) -> list[str]:
-    """The options of ``config`` that differ from the defaults (those given on the command line, as far as can
-    be told)."""
+    """The options of ``config`` that differ from the defaults: those set for it, as far as ``config`` alone can
+    tell (an option set to its default value is missed; the command line knows better, see ``flags_given``)."""
     default = TrainConfig()
     return [f.name for f in dataclasses.fields(config) if getattr(config, f.name) != getattr(default, f.name)]
 
 
-def label_page_changes(config: TrainConfig) -> dict[str, Any]:
+def flags_given(args: Collection[str]) -> set[str]:
+    """The ``TrainConfig`` options named on a ``prefrl train`` command line: ``--steps 1000000`` gives
+    ``steps`` even though 1,000,000 is the default, ``--no-progress`` gives ``progress``, ``--ppo.batch-size 256``
+    gives ``ppo``."""
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    names = set()
+    for arg in args:
+        if not arg.startswith("--"):
+            continue
+        name = arg[2:].split("=", 1)[0].split(".", 1)[0].replace("-", "_")
+        names.add(name[3:] if name.startswith("no_") and name[3:] in fields else name)
+    return names & fields
+
+
+def label_page_changes(config: TrainConfig, given: Collection[str]) -> dict[str, Any]:
     """Where a human teacher's labeling page listens this time, as far as ``--resume`` was told."""
-    given = given_options(config)
     return {name: getattr(config, name) for name in ("label_port", "label_host") if name in given}
 
 
-def check_resume_options(config: TrainConfig, saved: TrainConfig) -> None:
-    """``ValueError`` for options given with ``--resume`` that a run cannot change (every other option comes
+def check_resume_options(config: TrainConfig, saved: TrainConfig, given: Collection[str]) -> None:
+    """``ValueError`` for options ``given`` with ``--resume`` that a run cannot change (every other option comes
     from the run's config.json), or for ``--steps`` that would shorten it."""
-    given = given_options(config)
     refused = [name for name in given if name not in RESUME_OPTIONS]
     if refused:
         flags = ", ".join("--" + name.replace("_", "-") for name in refused)

@@ -22,6 +22,7 @@ import math
 import sys
 import time
 from collections import deque
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -59,20 +60,23 @@ from prefrl.store import PreferenceStore
 from prefrl.teachers.base import Teacher
 
 
-def run(config: TrainConfig, teacher: Teacher | None = None) -> Path:
+def run(config: TrainConfig, teacher: Teacher | None = None, given: Collection[str] | None = None) -> Path:
     """Train one run as ``config`` says; returns its run directory.
 
     Args:
         config: What to learn, and how.
         teacher: A teacher of your own (anything with ``ask`` and ``answers``, see ``Teacher``) instead of the one
             ``config.teacher`` names.
+        given: With ``config.resume``, the options set for this call (``--steps`` extends the run); by default
+            those that differ from ``TrainConfig``'s defaults. The CLI passes the flags on its command line.
     """
-    files = prepare_run_dir(config)
+    given = given_options(config) if given is None else given
+    files = prepare_run_dir(config, given)
     with RunLock(files):  # one trainer per run directory
         if config.resume is not None:
-            if "steps" in given_options(config):
+            if "steps" in given:
                 extend_run(files, config.steps)
-            update_config(files, label_page_changes(config))
+            update_config(files, label_page_changes(config, given))
         try:
             train_in(files, teacher)
         except KeyboardInterrupt:

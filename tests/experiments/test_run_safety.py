@@ -159,6 +159,24 @@ def test_resume_extends_with_steps_and_refuses_other_options(tmp_path, capsys):
     assert summary["labels"] == 10  # the budget is the run's own: all of it asked, none twice
 
 
+def test_resume_tells_an_option_given_at_its_default_from_one_not_given(tmp_path, capsys, monkeypatch):
+    from prefrl.experiments import train
+    from prefrl.experiments.run_setup import flags_given
+
+    assert flags_given(["train", "--resume", "r", "--steps", "1000000", "--no-progress", "--ppo.batch-size=8"]) == {
+        "resume", "steps", "progress", "ppo"}  # fmt: skip
+    out = tmp_path / "run"
+    assert main(["train", "--env", "prefrl/Reacher-v0", "--true-reward", "--steps", "2048", "--out", str(out),
+                 "--no-video", "--no-progress"]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["train", "--resume", str(out), "--seed", "0"]) == 2  # 0 is the default, but it was given
+    assert "drop --seed" in capsys.readouterr().err
+    monkeypatch.setattr(train, "train_in", lambda files, teacher: None)  # only what --resume writes first
+    assert main(["train", "--resume", str(out), "--steps", "1000000"]) == 0  # the default length, asked for
+    assert "extending the run from 2,048 to 1,000,000 steps" in capsys.readouterr().out
+    assert json.loads((out / "config.json").read_text())["steps"] == 1_000_000
+
+
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (a device whose writes fail: disk full)")
 def test_a_full_disk_stops_the_run_with_one_line_and_keeps_its_checkpoint(tmp_path, capsys):
     out = tmp_path / "run"
