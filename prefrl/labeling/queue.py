@@ -211,6 +211,23 @@ class LabelQueue:
                 db.execute("DELETE FROM leases WHERE query_id = ? AND labeler = ?", (i, labeler)).rowcount for i in ids
             )
 
+    def renew(self, labeler: str, query_ids: Iterable[int]) -> int:
+        """Give ``labeler``'s leases on ``query_ids`` a fresh ``lease_seconds`` (their page still shows them: a
+        person watching a pair for long keeps it); returns how many were renewed. A lease that ran out is renewed
+        too while nobody else has taken its pair."""
+        check_labeler(labeler)
+        ids = [int(i) for i in query_ids]
+        with self.store.transaction() as db:
+            expires = time.time() + self.lease_seconds
+            return sum(
+                db.execute(
+                    f"UPDATE leases SET expires_at = ? WHERE query_id = ? AND labeler = ? AND query_id IN "
+                    f"(SELECT q.id FROM queries q WHERE {_UNANSWERED})",
+                    (expires, i, labeler),
+                ).rowcount
+                for i in ids
+            )
+
     def undo(self, labeler: str) -> Lease:
         """Take back ``labeler``'s last answer (if younger than ``undo_seconds``) and lease its pair to them again.
 

@@ -57,6 +57,21 @@ def test_expired_lease_returns_the_pair(hopper_run):
         queue.answer(1, Preference.LEFT, "ann")
 
 
+def test_renewed_lease_keeps_the_pair(hopper_run):
+    queue = open_queue(hopper_run(pairs=2), lease_seconds=0.2)
+    render_all(queue)
+    assert queue.lease_next("ann").query_id == 2
+    time.sleep(0.25)  # ran out; nobody took it, so ann's page can still renew it
+    assert queue.renew("bob", [2]) == 0 and queue.renew("ann", [2, 1]) == 1  # only ann's own lease
+    assert queue.lease_next("bob").query_id == 1
+    time.sleep(0.1)
+    assert queue.renew("ann", [2]) == 1
+    time.sleep(0.15)  # 0.25 s after ann's first renewal, 0.15 s after her second: still hers; bob's ran out
+    assert queue.lease_next("carl").query_id == 1 and queue.lease_next("carl", frozenset({1})) is None
+    queue.answer(2, Preference.LEFT, "ann")
+    assert queue.renew("ann", [2]) == 0  # answered: nothing left to hold
+
+
 def test_reloaded_page_gets_its_own_leases_back(hopper_run):
     queue = open_queue(hopper_run(pairs=3))
     render_all(queue)

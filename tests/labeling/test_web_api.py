@@ -190,6 +190,19 @@ def test_release_gives_the_pairs_to_others_at_once(client):
     assert bad.status_code == 422
 
 
+def test_renew_keeps_a_watched_pair_from_others(hopper_run):
+    site = make_site(hopper_run(pairs=1), lease_seconds=0.2)
+    with TestClient(create_app(site)) as client:
+        assert client.get("/api/stats").json()["lease_seconds"] == 0.2  # the page renews at a third of it
+        shown = client.post("/api/next", json={"labeler": "ann"}).json()["pair"]["query_id"]
+        for _ in range(3):  # 0.3 s in all, longer than the lease
+            threading.Event().wait(0.1)
+            assert client.post("/api/renew", json={"labeler": "ann", "query_ids": [shown]}).json()["renewed"] == 1
+        assert client.post("/api/next", json={"labeler": "bob"}).json()["pair"] is None
+        bad = client.post("/api/renew", json={"labeler": "ann", "query_ids": [-1]})
+        assert bad.status_code == 422
+
+
 def test_undo_after_the_window_is_refused(hopper_run):
     site = make_site(hopper_run(pairs=1), undo_seconds=0.0)
     with TestClient(create_app(site)) as client:

@@ -189,6 +189,20 @@ def test_a_closed_tab_gives_its_pairs_back_at_once(browser, server):
     assert shown(page) == held  # not the next one: the closed tab's leases are gone
 
 
+def test_a_pair_watched_longer_than_its_lease_stays_with_its_page(browser, hopper_run):
+    from prefrl.labeling.web.server import LabelServer
+
+    with LabelServer(hopper_run(pairs=1, clip_steps=30), budget=700, port=0, lease_seconds=1.5) as server:
+        page = browser.new_page()
+        page.goto(server.url)
+        page.wait_for_function(PLAYING, timeout=20_000)
+        time.sleep(4)  # the page renews the lease every 0.5 s
+        other = page.context.request.post(server.url.split("?")[0] + "api/next", data={"labeler": "bob"})
+        assert other.ok and other.json()["pair"] is None  # the only pair is still the page's
+        press_and_wait(page, "ArrowLeft", "")
+        assert [labeler for _, _, labeler in answers(server)] == [page.input_value("#labeler")]
+
+
 def test_pause_replay_and_half_speed(browser, server):
     page = browser.new_page()
     page.goto(server.url)

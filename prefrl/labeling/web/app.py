@@ -9,6 +9,7 @@ nothing):
 * ``POST /api/answer`` ``{query_id, labeler, preference}``: answered only after it is committed.
 * ``POST /api/undo`` ``{labeler}``: take back the labeler's last answer; its pair is leased to them again.
 * ``POST /api/release`` ``{labeler, query_ids}``: give those pairs back (the page closed or was hidden).
+* ``POST /api/renew`` ``{labeler, query_ids}``: a fresh lease on those pairs (the page still shows them).
 * ``GET /api/stats``: progress and answers per labeler.
 * ``GET /clips/<clip id>.mp4``: a rendered clip (only from the run's clip folder).
 
@@ -107,8 +108,9 @@ class UndoRequest(_Body):
     pass
 
 
-class ReleaseRequest(_Body):
+class PairsRequest(_Body):
     query_ids: list[QueryId] = Field(max_length=16)
+    """Pairs the labeler's page has (to release, or to renew)."""
 
 
 def _error(status: int, message: str, **extra: object) -> JSONResponse:
@@ -238,6 +240,7 @@ def create_app(site: LabelSite) -> FastAPI:
                 "run_dir": site.run_dir,
                 "labeler_pattern": LABELER_PATTERN.pattern,  # the page checks a typed name as check_labeler does
                 "labeler_rule": LABELER_RULE,
+                "lease_seconds": site.queue.lease_seconds,  # the page renews its pairs' leases well before
                 "progress": progress(),
             }
 
@@ -277,8 +280,13 @@ def create_app(site: LabelSite) -> FastAPI:
                 return _error(409, str(e))
             return JSONResponse({"pair": pair(lease), "progress": progress()})
 
+    @app.post("/api/renew")
+    def renew(body: PairsRequest) -> dict:
+        with lock:
+            return {"renewed": site.queue.renew(body.labeler, body.query_ids), "progress": progress()}
+
     @app.post("/api/release")
-    def release(body: ReleaseRequest) -> dict:
+    def release(body: PairsRequest) -> dict:
         with lock:
             released = site.queue.release(body.labeler, body.query_ids)
             result = {"released": released, "progress": progress()}

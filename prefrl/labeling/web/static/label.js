@@ -19,6 +19,8 @@ let busy = false; // an answer or undo is in flight
 let refilling = false;
 let refillTimer = null; // the next look for pairs
 let resendTimer = null; // the next try to send a kept answer (its own timer: a refill must not cancel it)
+let renewEvery = 30_000; // ms between lease renewals of the pairs on this page (a third of the lease, at most 30 s)
+let renewTimer = null;
 let runDir = "RUN_DIR"; // named in the hint shown when the server goes away
 const PENDING = "prefrl-pending"; // an answer the server has not acknowledged yet: {query_id, preference, labeler}
 
@@ -245,6 +247,14 @@ function release() {
   show();
 }
 
+function renew() {
+  // While the page shows its pairs, keep their leases: a person may watch a pair longer than a lease lasts.
+  if (pairs.length && !document.hidden) {
+    api("api/renew", { labeler: labeler(), query_ids: pairs.map((i) => i.pair.query_id) }).catch(() => {});
+  }
+  renewTimer = setTimeout(renew, renewEvery);
+}
+
 async function undo() {
   if (busy) return;
   busy = true;
@@ -306,9 +316,13 @@ api("api/stats").then((data) => {
   $("instruction").textContent = data.instruction;
   runDir = data.run_dir || runDir;
   nameRule = { pattern: new RegExp(`^(?:${data.labeler_pattern})$`), text: data.labeler_rule };
+  renewEvery = Math.min(30, data.lease_seconds / 3) * 1000;
+  clearTimeout(renewTimer);
+  renewTimer = setTimeout(renew, renewEvery);
   document.title = `prefrl: ${data.env_id}`;
   showProgress(data.progress);
 }).catch((e) => note(e.message));
 setInterval(() => api("api/stats").then((d) => showProgress(d.progress)).catch(() => {}), 5000);
 show();
+renewTimer = setTimeout(renew, renewEvery);
 sendPending().then((sent) => (sent ? refill() : reconnect()));
