@@ -1,8 +1,8 @@
 """prefrl's MuJoCo tasks, changed as in Christiano et al. (2017), section 3.1.1.
 
 Importing this module registers ``prefrl/<Task>-v0`` for the eight MuJoCo tasks of the paper, ``-v1`` of
-Hopper, Walker2d and Ant (a fallen step pays minus its distance from standing: see ``V1_TASKS``), and ``-v0``
-of the paper's two novel behaviours (section 3.2: ``HopperBackflip``, ``HalfCheetahOneLeg``; see
+Hopper, Walker2d, Ant and HalfCheetah (a fallen step pays minus its distance from standing: see ``V1_TASKS``),
+and ``-v0`` of the paper's two novel behaviours (section 3.2: ``HopperBackflip``, ``HalfCheetahOneLeg``; see
 ``envs/behaviours.py``), built on gymnasium's v5 models, with the paper's two changes:
 
 * every episode has the same length (no early termination; falling loses the healthy bonus instead), because
@@ -125,18 +125,21 @@ TASKS: dict[str, TaskSpec] = {
 # v1: the tasks that v0 lets a fallen body win (lying down and pushing forward at 3 m/s earns 2.9 per step on
 # Hopper-v0, standing still 1.0). A fallen step pays minus how far the body is outside its healthy range (height
 # and pitch; for the Ant, also upside down), so a fallen body earns less than a standing one however fast it
-# slides, and getting up is progress; the horizon stays fixed. HalfCheetah, Swimmer and Reacher cannot fall; the
-# pendulums already pay 0 once fallen.
+# slides, and getting up is progress; the horizon stays fixed. The Half-Cheetah cannot fall, but it can flip onto
+# its back and run on it (PPO does, on v0): its v1 counts a torso pitched past vertical as fallen. Swimmer and
+# Reacher cannot fall; the pendulums already pay 0 once fallen.
 V1_TASKS = {
     "prefrl/Hopper-v1": "Hop to the right without falling over; a clip that falls is worse.",
     "prefrl/Walker2d-v1": "Walk to the right without falling over; a clip that falls is worse.",
     "prefrl/Ant-v1": "Move to the right without flipping over; a clip that flips is worse.",
+    "prefrl/HalfCheetah-v1": "Run to the right on its feet; a clip that flips onto its back is worse.",
 }
 TASKS |= {
     env_id: replace(TASKS[env_id.replace("-v1", "-v0")], env_id=env_id, instruction=instruction, fall_penalty=True)
     for env_id, instruction in V1_TASKS.items()
 }
 TASKS["prefrl/Ant-v1"] = replace(TASKS["prefrl/Ant-v1"], model="ant_upright")  # on its back is fallen too
+TASKS["prefrl/HalfCheetah-v1"] = replace(TASKS["prefrl/HalfCheetah-v1"], model="half_cheetah_upright")
 NOVEL_BEHAVIOURS = ("prefrl/HopperBackflip-v0", "prefrl/HalfCheetahOneLeg-v0")
 """Tasks of the paper's section 3.2; the others in ``TASKS`` are the eight MuJoCo tasks of section 3.1.1."""
 

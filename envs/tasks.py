@@ -36,6 +36,18 @@ class UprightAnt(AntEnv):
         return bool(super().is_healthy and 1 - 2 * (x * x + y * y) > 0)  # its up axis points up
 
 
+class UprightHalfCheetah(HalfCheetahEnv):
+    """Gymnasium's v5 Half-Cheetah, unhealthy while its torso is pitched past vertical (on its back).
+
+    v5 has no healthy range: a cheetah that flipped onto its back and pushes itself along on it earns the same as
+    one running on its feet (observed with PPO on ``prefrl/HalfCheetah-v0``). The v1 task charges a flipped step.
+    """
+
+    @property
+    def is_healthy(self) -> bool:
+        return bool(HEALTHY_RANGES["half_cheetah_upright"].healthy(self.data.qpos, self.data.qvel)[0])
+
+
 # Constructor arguments that turn each v5 model into the paper's version: no control penalty and, where the
 # model has one, no termination when unhealthy (it loses its healthy bonus instead). The two pendulums have no
 # such switch; FixedHorizon ignores their termination, and their rewards already pay nothing once fallen.
@@ -44,6 +56,7 @@ MODELS: dict[str, tuple[type[MujocoEnv], dict[str, Any]]] = {
     "walker2d": (Walker2dEnv, {"ctrl_cost_weight": 0.0, "terminate_when_unhealthy": False}),
     "swimmer": (SwimmerEnv, {"ctrl_cost_weight": 0.0}),
     "half_cheetah": (HalfCheetahEnv, {"ctrl_cost_weight": 0.0}),
+    "half_cheetah_upright": (UprightHalfCheetah, {"ctrl_cost_weight": 0.0}),
     "ant": (AntEnv, {"ctrl_cost_weight": 0.0, "terminate_when_unhealthy": False}),
     "ant_upright": (UprightAnt, {"ctrl_cost_weight": 0.0, "terminate_when_unhealthy": False}),
     "reacher": (ReacherEnv, {"reward_control_weight": 0.0}),

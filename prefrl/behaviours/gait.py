@@ -39,6 +39,8 @@ class HealthyRange:
         closed: The height interval includes its ends (the Ant's does).
         quaternion_index: Where the torso's orientation (w, x, y, z) starts in ``qpos``: the torso must not be
             upside down (``None``: not checked; prefrl's upright Ant).
+        wrap_angle: The pitch is a free hinge that keeps counting past a full turn (the Half-Cheetah's): it is
+            measured within (-pi, pi] first, so a body that turned over once and back up is upright again.
     """
 
     height_index: int
@@ -48,6 +50,11 @@ class HealthyRange:
     state_limit: float | None = None
     closed: bool = False
     quaternion_index: int | None = None
+    wrap_angle: bool = False
+
+    def _pitch(self, qpos: np.ndarray) -> np.ndarray:
+        angle = qpos[:, self.angle_index]
+        return (angle + math.pi) % (2 * math.pi) - math.pi if self.wrap_angle else angle
 
     def distance(self, qpos: np.ndarray) -> np.ndarray:
         """How far each state ``qpos [T, nq]`` is outside the healthy height and pitch (and, with a quaternion,
@@ -58,7 +65,7 @@ class HealthyRange:
         low, high = self.height
         outside = np.maximum(0.0, low - z) + np.maximum(0.0, z - high)
         if self.angle_index is not None:
-            angle = qpos[:, self.angle_index]
+            angle = self._pitch(qpos)
             outside += np.maximum(0.0, self.angle[0] - angle) + np.maximum(0.0, angle - self.angle[1])
         if self.quaternion_index is not None:
             x, y = qpos[:, self.quaternion_index + 1], qpos[:, self.quaternion_index + 2]
@@ -73,7 +80,7 @@ class HealthyRange:
         within = ((low <= z) & (z <= high)) if self.closed else ((low < z) & (z < high))
         ok = within & np.isfinite(qpos).all(1) & np.isfinite(qvel).all(1)
         if self.angle_index is not None:
-            angle = qpos[:, self.angle_index]
+            angle = self._pitch(qpos)
             ok &= (self.angle[0] < angle) & (angle < self.angle[1])
         if self.state_limit is not None:
             state = np.concatenate([qpos[:, 2:], qvel], axis=1)
@@ -89,6 +96,9 @@ HEALTHY_RANGES = {
     "walker2d": HealthyRange(1, (0.8, 2.0), 2, (-1.0, 1.0)),
     "ant": HealthyRange(2, (0.2, 1.0), closed=True),
     "ant_upright": HealthyRange(2, (0.2, 1.0), closed=True, quaternion_index=3),
+    # v5's Half-Cheetah has no healthy range; prefrl's upright one is fallen once its torso pitches past vertical
+    # (on its back, or standing on its head), whatever its height.
+    "half_cheetah_upright": HealthyRange(1, (-math.inf, math.inf), 2, (-math.pi / 2, math.pi / 2), wrap_angle=True),
 }
 """The bodies whose healthy range prefrl measures, by MuJoCo model name (gymnasium v5's defaults)."""
 

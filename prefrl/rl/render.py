@@ -31,6 +31,7 @@ _TRACKED_BODY = {
     "walker2d": 1,
     "swimmer": 1,
     "half_cheetah": 1,
+    "half_cheetah_upright": 1,
     "ant": 1,
     "ant_upright": 1,
 }

@@ -25,7 +25,7 @@ def test_all_eight_paper_tasks_are_registered():
     """The paper's eight MuJoCo tasks, their v1 where a fallen body can win v0, and its novel behaviours."""
     paper = {f"prefrl/{task}-v0" for task in PAPER_TASKS}
     assert paper <= set(ENV_IDS)
-    v1 = {"prefrl/Hopper-v1", "prefrl/Walker2d-v1", "prefrl/Ant-v1"}
+    v1 = {"prefrl/Hopper-v1", "prefrl/Walker2d-v1", "prefrl/Ant-v1", "prefrl/HalfCheetah-v1"}
     assert set(ENV_IDS) - paper == set(prefrl.envs.NOVEL_BEHAVIOURS) | v1
     assert all(env_id in gym.registry for env_id in ENV_IDS)
 
@@ -165,6 +165,27 @@ def test_v1_ant_pays_nothing_upside_down():
     upright, info = step_from(env, env.unwrapped.init_qpos, np.zeros(14))
     assert not info["fallen"] and upright > 0.5
     env.close()
+
+
+def test_v1_half_cheetah_pays_less_on_its_back_than_standing_still():
+    v0, v1 = gym.make("prefrl/HalfCheetah-v0"), gym.make("prefrl/HalfCheetah-v1")
+    on_its_back, fast = np.zeros(9), np.zeros(9)
+    on_its_back[1], on_its_back[2], fast[0] = 0.3, np.pi, 4.0  # turned over, running right at 4 m/s
+    back_v0, _ = step_from(v0, on_its_back, fast)
+    back_v1, info = step_from(v1, on_its_back, fast)
+    assert info["fallen"] and back_v1 < 0 < back_v0 and info["model_reward"] == pytest.approx(back_v0)
+    still, info = step_from(v1, np.zeros(9), np.zeros(9))
+    assert not info["fallen"] and abs(still) < 0.1
+    running, _ = step_from(v1, np.zeros(9), fast)
+    assert running > 1.0
+    once_round = np.zeros(9)
+    once_round[2] = 2 * np.pi + 0.1  # a full turn and back on its feet: upright again
+    _, info = step_from(v1, once_round, np.zeros(9))
+    assert not info["fallen"]
+    measures = prefrl.envs.gait_measures("prefrl/HalfCheetah-v1", np.array([on_its_back, once_round]), np.zeros((2, 9)))
+    assert measures["healthy_fraction"] == 0.5
+    v0.close()
+    v1.close()
 
 
 def test_gait_measures_of_an_episode():
