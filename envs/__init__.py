@@ -54,6 +54,8 @@ class TaskSpec:
         instruction: The one-line instruction shown to a human labeler.
         clip_steps_override: Set where the paper's 1.5 s does not fit the task (see ``clip_steps``).
         fall_penalty: A fallen step pays minus its distance from the healthy range (the v1 tasks).
+        stand_up_after: After this many fallen steps in a row the body is stood up again where it lies, and the
+            episode goes on (``None``: never; ``prefrl/Ant-v2``).
     """
 
     env_id: str
@@ -63,6 +65,7 @@ class TaskSpec:
     instruction: str
     clip_steps_override: int | None = None
     fall_penalty: bool = False
+    stand_up_after: int | None = None
 
     @property
     def clip_steps(self) -> int:
@@ -140,6 +143,16 @@ TASKS |= {
 }
 TASKS["prefrl/Ant-v1"] = replace(TASKS["prefrl/Ant-v1"], model="ant_upright")  # on its back is fallen too
 TASKS["prefrl/HalfCheetah-v1"] = replace(TASKS["prefrl/HalfCheetah-v1"], model="half_cheetah_upright")
+# Ant-v2: Ant-v1, but an Ant fallen for 1 s (20 steps) is stood up where it lies (a fresh start pose, its x and y
+# kept) and the episode goes on, as the paper reset an Atari game on a life loss without ending the episode. A
+# random Ant lands on its back within 20 to 50 steps and cannot turn over, so on Ant-v1 most of every episode
+# teaches nothing (docs/BENCHMARKS.md, 13a); a fall still costs its fallen steps, at minus their distance.
+TASKS["prefrl/Ant-v2"] = replace(
+    TASKS["prefrl/Ant-v1"],
+    env_id="prefrl/Ant-v2",
+    instruction="Move to the right without flipping over; a clip that flips is worse, even if it is set upright.",
+    stand_up_after=20,
+)
 NOVEL_BEHAVIOURS = ("prefrl/HopperBackflip-v0", "prefrl/HalfCheetahOneLeg-v0")
 """Tasks of the paper's section 3.2; the others in ``TASKS`` are the eight MuJoCo tasks of section 3.1.1."""
 
@@ -160,7 +173,7 @@ def register_tasks() -> None:
             gym.register(
                 id=spec.env_id,
                 entry_point="prefrl.envs.tasks:make_task",
-                kwargs={"model": spec.model, "fall_penalty": spec.fall_penalty},
+                kwargs={"model": spec.model, "fall_penalty": spec.fall_penalty, "stand_up_after": spec.stand_up_after},
                 max_episode_steps=spec.horizon,
             )
 

@@ -81,11 +81,18 @@ class FixedHorizon(gym.Wrapper):
             (``None``: the model's own reward). The v1 tasks use it: a fallen body earns less than one standing
             still, however fast it slides, and more the nearer it is to standing. The model's reward is kept in
             ``info["model_reward"]``.
+        stand_up_after: After this many fallen steps in a row, stand the body up again where it lies (the model's
+            start pose and reset noise, its x and y kept; ``info["stood_up"]``) and go on with the episode, as the
+            paper reset an Atari game on a life loss (``None``: never).
     """
 
-    def __init__(self, env: gym.Env, fall_penalty: HealthyRange | None = None):
+    def __init__(self, env: gym.Env, fall_penalty: HealthyRange | None = None, stand_up_after: int | None = None):
         super().__init__(env)
+        if stand_up_after is not None and stand_up_after < 1:
+            raise ValueError(f"stand_up_after must be a positive number of steps, got {stand_up_after}")
         self.fall_penalty = fall_penalty
+        self.stand_up_after = stand_up_after
+        self._fallen_for = 0  # fallen steps in a row
 
     def _state(self) -> dict[str, np.ndarray]:
         data = self.env.unwrapped.data  # type: ignore[attr-defined]
@@ -93,6 +100,7 @@ class FixedHorizon(gym.Wrapper):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         obs, info = self.env.reset(seed=seed, options=options)
+        self._fallen_for = 0
         return obs, {**info, **self._state()}
 
     def step(self, action):
@@ -103,10 +111,26 @@ class FixedHorizon(gym.Wrapper):
             info["model_reward"] = float(reward)
             if fallen:
                 reward = -float(self.fall_penalty.distance(info["qpos"])[0])
+        if self.stand_up_after is not None:
+            self._fallen_for = self._fallen_for + 1 if fallen else 0
+            if self._fallen_for >= self.stand_up_after:
+                obs = self._stand_up()
+                info |= {**self._state(), "stood_up": True}
         return obs, float(reward), False, truncated, info
 
+    def _stand_up(self) -> np.ndarray:
+        """A fresh start pose (the model's reset noise) where the body lies now: its x and y are kept."""
+        sim = self.env.unwrapped
+        x_y = sim.data.qpos[:2].copy()  # type: ignore[attr-defined]
+        sim.reset_model()  # type: ignore[attr-defined]
+        qpos, qvel = sim.data.qpos.copy(), sim.data.qvel.copy()  # type: ignore[attr-defined]
+        qpos[:2] = x_y
+        sim.set_state(qpos, qvel)  # type: ignore[attr-defined]
+        self._fallen_for = 0
+        return sim._get_obs()  # type: ignore[attr-defined]
 
-def make_task(model: str, fall_penalty: bool = False, **kwargs: Any) -> gym.Env:
+
+def make_task(model: str, fall_penalty: bool = False, stand_up_after: int | None = None, **kwargs: Any) -> gym.Env:
     """Build one paper-style task; ``kwargs`` (e.g. ``render_mode``, reward weights) override the defaults.
 
     ``fall_penalty``: a fallen step pays minus its distance from the body's healthy range (the v1 tasks; see
@@ -115,4 +139,6 @@ def make_task(model: str, fall_penalty: bool = False, **kwargs: Any) -> gym.Env:
     if model not in MODELS:
         raise ValueError(f"unknown MuJoCo model {model!r}; choose one of {sorted(MODELS)}")
     cls, defaults = MODELS[model]
-    return FixedHorizon(cls(**{**defaults, **kwargs}), HEALTHY_RANGES[model] if fall_penalty else None)
+    return FixedHorizon(
+        cls(**{**defaults, **kwargs}), HEALTHY_RANGES[model] if fall_penalty else None, stand_up_after=stand_up_after
+    )

@@ -25,7 +25,7 @@ def test_all_eight_paper_tasks_are_registered():
     """The paper's eight MuJoCo tasks, their v1 where a fallen body can win v0, and its novel behaviours."""
     paper = {f"prefrl/{task}-v0" for task in PAPER_TASKS}
     assert paper <= set(ENV_IDS)
-    v1 = {"prefrl/Hopper-v1", "prefrl/Walker2d-v1", "prefrl/Ant-v1", "prefrl/HalfCheetah-v1"}
+    v1 = {"prefrl/Hopper-v1", "prefrl/Walker2d-v1", "prefrl/Ant-v1", "prefrl/HalfCheetah-v1", "prefrl/Ant-v2"}
     assert set(ENV_IDS) - paper == set(prefrl.envs.NOVEL_BEHAVIOURS) | v1
     assert all(env_id in gym.registry for env_id in ENV_IDS)
 
@@ -165,6 +165,30 @@ def test_v1_ant_pays_nothing_upside_down():
     upright, info = step_from(env, env.unwrapped.init_qpos, np.zeros(14))
     assert not info["fallen"] and upright > 0.5
     env.close()
+
+
+def test_ant_v2_stands_a_fallen_ant_up_where_it_lies():
+    env = gym.make("prefrl/Ant-v2")
+    env.reset(seed=0)
+    flipped = np.zeros(15)
+    flipped[:5] = 3.0, -1.0, 0.4, 0.0, 1.0  # at x=3, y=-1, on its back
+    env.unwrapped.set_state(flipped, np.zeros(14))
+    rewards, stood = [], []
+    for _ in range(20):
+        _, reward, terminated, truncated, info = env.step(np.zeros(8))
+        rewards.append(reward)
+        stood.append(info.get("stood_up", False))
+    assert stood == [False] * 19 + [True] and not terminated and not truncated
+    assert max(rewards) < 0  # every fallen step was charged, the last one too
+    assert info["qpos"][:3] == pytest.approx([3.0, -1.0, 0.75], abs=0.1)  # where it lay, standing
+    _, reward, _, _, info = env.step(np.zeros(8))
+    assert not info["fallen"] and reward > 0.5
+    env.close()
+    v1 = gym.make("prefrl/Ant-v1")  # unchanged: it never stands up
+    v1.reset(seed=0)
+    v1.unwrapped.set_state(flipped, np.zeros(14))
+    assert not any(v1.step(np.zeros(8))[4].get("stood_up", False) for _ in range(40))
+    v1.close()
 
 
 def test_v1_half_cheetah_pays_less_on_its_back_than_standing_still():
