@@ -41,6 +41,12 @@ class CheckpointFiles:
         return self.root / "state.json"
 
     @property
+    def runtime(self) -> Path:
+        """Everything else a resumed run needs to continue exactly (envs, random generators, r_hat's data and
+        optimizer, episodes under way; ``prefrl.experiments.run_state``), pickled by ``torch.save``."""
+        return self.root / "runtime.pt"
+
+    @property
     def policy_files(self) -> tuple[Path, Path]:
         """What replaying the policy needs."""
         return self.policy, self.normalization

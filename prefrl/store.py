@@ -295,6 +295,23 @@ class PreferenceStore:
                 comparisons.append(comparison)
         return comparisons
 
+    def last_ids(self) -> tuple[int, int]:
+        """The highest query id and clip id stored (0 for none): where ``forget_after`` cuts."""
+        q = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM queries").fetchone()[0]
+        c = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM clips").fetchone()[0]
+        return q, c
+
+    def forget_after(self, query_id: int, clip_id: int) -> int:
+        """Delete the queries after ``query_id``, their answers and leases, and the clips after ``clip_id`` (a run
+        with a synthetic teacher going back to its checkpoint: it will ask them again, and get the same answers);
+        returns how many answers were deleted."""
+        with self._transaction() as db:
+            answers = db.execute("DELETE FROM answers WHERE query_id > ?", (query_id,)).rowcount
+            db.execute("DELETE FROM leases WHERE query_id > ?", (query_id,))
+            db.execute("DELETE FROM queries WHERE id > ?", (query_id,))
+            db.execute("DELETE FROM clips WHERE id > ?", (clip_id,))
+        return answers
+
     def forget_labels(self) -> int:
         """Delete every clip, query, answer and lease (a run with a synthetic teacher starting over: its teacher
         will give the same answers again); returns how many answers were deleted."""

@@ -66,8 +66,10 @@ def save_checkpoint(
     learner: PreferenceLearner | None,
     wall_time: float,
     keep: bool = False,
+    runtime: dict[str, Any] | None = None,
 ) -> None:
-    """Policy, normalisation statistics, r_hat and counters; written to a temp dir, then swapped in.
+    """Policy, normalisation statistics, r_hat and counters (and ``runtime``, ``run_state.capture``'s); written
+    to a temp dir, then swapped in.
 
     With ``keep``, a copy also goes to ``checkpoints/<timestep>``, for looking at the policy's history later.
     """
@@ -89,7 +91,9 @@ def save_checkpoint(
     if learner is not None:
         torch.save(learner.model.state_dict(), tmp.reward_model)
         state |= {"l2": learner.trainer.l2, "fits": learner.fits}
-    tmp.state.write_text(json.dumps(state))
+    if runtime is not None:
+        torch.save(runtime, tmp.runtime)
+    tmp.state.write_text(json.dumps(state))  # last: a checkpoint with its state file is complete
     if current.root.exists():
         current.root.rename(old.root)
     tmp.root.rename(current.root)
@@ -110,8 +114,25 @@ def read_state(files: RunFiles) -> dict[str, Any] | None:
     return json.loads(checkpoint.state.read_text()) if checkpoint.is_complete() else None
 
 
-def restore(files: RunFiles, venv: VecNormalize, learner: PreferenceLearner | None, state: dict) -> None:
-    """Load normalisation statistics and r_hat; re-ask queries that were never answered; reload all labels."""
+def read_runtime(files: RunFiles) -> dict[str, Any] | None:
+    """The last checkpoint's ``runtime.pt`` (``None`` for a checkpoint written before prefrl saved one).
+
+    It is a pickle (as SB3's ``policy.zip`` is): resume only runs you trust.
+    """
+    path = files.checkpoint.runtime
+    return torch.load(path, weights_only=False) if path.is_file() else None
+
+
+def restore(
+    files: RunFiles,
+    venv: VecNormalize,
+    learner: PreferenceLearner | None,
+    state: dict,
+    runtime: dict[str, Any] | None = None,
+) -> None:
+    """Load normalisation statistics and r_hat; with ``runtime``, rewind the learner to it (a synthetic teacher's
+    queries asked after the checkpoint are forgotten, to be asked again); re-ask queries that were never
+    answered; reload all labels."""
     checkpoint = files.checkpoint
     stats = np.load(checkpoint.normalization)
     restore_obs_stats(venv, stats)
@@ -121,6 +142,8 @@ def restore(files: RunFiles, venv: VecNormalize, learner: PreferenceLearner | No
         float(stats["ret_count"]),
     )
     if learner is not None:
+        if runtime is not None and runtime["learner"] is not None:
+            learner.rewind(runtime["learner"])
         learner.restore(torch.load(checkpoint.reward_model, weights_only=True), l2=state["l2"], fits=state["fits"])
 
 
@@ -130,9 +153,10 @@ def restore_obs_stats(venv: VecNormalize, stats: Any) -> None:
     obs_rms.mean, obs_rms.var, obs_rms.count = stats["obs_mean"], stats["obs_var"], float(stats["obs_count"])
 
 
-def load_agent(files: RunFiles, venv: VecNormalize) -> PPO:
-    """The PPO agent of the run's last checkpoint, to continue training on ``venv``."""
-    return PPO.load(files.checkpoint.policy, env=venv, device="cpu")
+def load_agent(files: RunFiles, venv: VecNormalize, force_reset: bool = True) -> PPO:
+    """The PPO agent of the run's last checkpoint, to continue training on ``venv`` (``force_reset=False``:
+    from its last observation, once ``venv`` is put back as it was then)."""
+    return PPO.load(files.checkpoint.policy, env=venv, device="cpu", force_reset=force_reset)
 
 
 def load_policy(run_dir: Path, env_id: str, timestep: int | None = None) -> tuple[PPO, VecNormalize]:

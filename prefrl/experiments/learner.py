@@ -8,6 +8,7 @@ only on ``--resume`` (and for answers to queries this process did not ask).
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from prefrl.run_dir import RunFiles
 from prefrl.segment import Segment, random_clips
 from prefrl.store import PreferenceStore
 from prefrl.teachers import registry
-from prefrl.teachers.base import Teacher
+from prefrl.teachers.base import ImmediateTeacher, Teacher
 
 
 @dataclass
@@ -105,6 +106,29 @@ class PreferenceLearner:
         self.trainer.l2 = l2
         self.fits = fits
         self.reload_labels()
+
+    def runtime_state(self) -> dict[str, Any]:
+        """What a checkpoint needs besides r_hat's weights to continue exactly: the trainer's data, optimizer and
+        generator, the clip sampler's generator, the fit counters, a synthetic teacher's state, and how far the
+        store had got (``store.last_ids``)."""
+        return {
+            "rng": copy.deepcopy(self.rng.bit_generator.state),
+            "unfitted": self.unfitted,
+            "last_fit": self.last_fit,
+            "trainer": self.trainer.state(),
+            "teacher": self.teacher.state() if isinstance(self.teacher, ImmediateTeacher) else None,
+            "last_ids": self.store.last_ids(),
+        }
+
+    def rewind(self, state: Mapping[str, Any]) -> None:
+        """Back to a checkpoint's ``runtime_state`` (after r_hat's weights are loaded, before ``restore``). With a
+        synthetic teacher the queries asked since are forgotten: they will be asked again, with the same answers."""
+        if state["teacher"] is not None and isinstance(self.teacher, ImmediateTeacher):
+            self.store.forget_after(*state["last_ids"])
+            self.teacher.set_state(state["teacher"])
+        self.rng.bit_generator.state = copy.deepcopy(state["rng"])
+        self.unfitted, self.last_fit = state["unfitted"], state["last_fit"]
+        self.trainer.set_state(state["trainer"])
 
     def reload_labels(self) -> int:
         """Add every label in the store to r_hat's data and hand the unanswered queries to the teacher again;

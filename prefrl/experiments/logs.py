@@ -29,11 +29,12 @@ class CsvLog:
     """Append-only CSV, flushed every row (a crash keeps what was written)."""
 
     def __init__(self, path: Path, fields: list[str], append: bool = False):
-        exists = append and path.exists()
+        exists = append and path.exists() and path.stat().st_size > 0  # a run killed at once may leave it empty
         self._file = path.open("a" if exists else "w", newline="")
         self._writer = csv.writer(self._file)
         if not exists:
             self._writer.writerow(fields)
+            self._file.flush()  # the header too: a run killed before its first row must not lose it
 
     def write(self, values: list) -> None:
         self._writer.writerow(values)

@@ -93,7 +93,7 @@ def label_page_changes(config: TrainConfig, given: Collection[str]) -> dict[str,
 def check_resume_options(config: TrainConfig, saved: TrainConfig, given: Collection[str]) -> None:
     """``ValueError`` for options ``given`` with ``--resume`` that a run cannot change (every other option comes
     from the run's config.json), or for ``--steps`` that would shorten it."""
-    refused = [name for name in given if name not in RESUME_OPTIONS]
+    refused = [f.name for f in dataclasses.fields(TrainConfig) if f.name in given and f.name not in RESUME_OPTIONS]
     if refused:
         flags = ", ".join("--" + name.replace("_", "-") for name in refused)
         raise ValueError(

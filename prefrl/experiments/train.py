@@ -37,7 +37,7 @@ from tqdm import tqdm
 import prefrl.envs
 from prefrl.config import FINAL_VIDEO_SEED, TrainConfig
 from prefrl.experiments import RunError, os_error_text
-from prefrl.experiments.checkpoint import RunLock, load_agent, read_state, restore, save_checkpoint
+from prefrl.experiments.checkpoint import RunLock, load_agent, read_runtime, read_state, restore, save_checkpoint
 from prefrl.experiments.learner import PreferenceLearner, make_learner
 from prefrl.experiments.logs import EPISODES_FIELDS, METRICS_FIELDS, CsvLog, truncate_csv
 from prefrl.experiments.plotting import plot_learning_curve
@@ -49,6 +49,7 @@ from prefrl.experiments.run_setup import (
     prepare_run_dir,
     update_config,
 )
+from prefrl.experiments.run_state import capture, continue_from
 from prefrl.learning.reward_model import EnsembleRewardFn
 from prefrl.rl.agent import collect_episodes, make_agent, rollout
 from prefrl.rl.hyperparams import ppo_hyperparams
@@ -98,6 +99,7 @@ def train_in(files: RunFiles, teacher: Teacher | None) -> None:
     print(f"run directory: {files.root}", flush=True)
     state = read_state(files)
     resuming = state is not None
+    runtime = read_runtime(files) if resuming else None  # None: a checkpoint from before exact resume
     spec = prefrl.envs.task_spec(config.env)
     hp = ppo_hyperparams(config.env, config.ppo.changes())
     set_random_seed(config.seed)
@@ -116,17 +118,21 @@ def train_in(files: RunFiles, teacher: Teacher | None) -> None:
         learner = make_learner(config, files, rng, teacher, on_ask=labeling.wake if labeling else None)
         reward_fn = EnsembleRewardFn(learner.model)
     venv, recorder = make_vec_env(config.env, hp, config.seed, reward_fn)
-    agent = load_agent(files, venv) if resuming else make_agent(hp, venv, config.seed)
+    agent = load_agent(files, venv, force_reset=runtime is None) if resuming else make_agent(hp, venv, config.seed)
     agent.set_logger(configure(str(files.tensorboard), ["tensorboard"]))
     log_config_text(agent, files.config.read_text())
     if state is not None:
-        restore(files, venv, learner, state)
+        restore(files, venv, learner, state, runtime)
         for log in (files.metrics, files.episodes):  # rows written after the checkpoint will be written again
             truncate_csv(log, max_timestep=state["timesteps"])
 
     started = time.time() - (state or {}).get("wall_time", 0.0)
     recent: deque[Segment] = deque(maxlen=max(4, 2 * hp.rollout_steps // spec.horizon))
     last_returns: deque[float] = deque(maxlen=10)  # for the progress bar: iterations may finish no episode
+    if runtime is not None:  # last before training goes on: the random generators are put back too
+        saved_recent, saved_returns = continue_from(runtime, agent, venv, recorder)
+        recent.extend(saved_recent)
+        last_returns.extend(saved_returns)
     metrics = CsvLog(files.metrics, METRICS_FIELDS, append=resuming)
     episodes_log = CsvLog(files.episodes, EPISODES_FIELDS, append=resuming)
 
@@ -182,7 +188,8 @@ def train_in(files: RunFiles, teacher: Teacher | None) -> None:
         bar.update(agent.num_timesteps - bar.n)
         bar.set_postfix(progress_postfix(row, mean(list(last_returns))), refresh=False)
         if agent.num_timesteps >= next_checkpoint or agent.num_timesteps >= config.steps:
-            save_checkpoint(files, agent, venv, learner, time.time() - started, config.keep_checkpoints)
+            runtime = capture(agent, venv, recorder, learner, recent, last_returns)
+            save_checkpoint(files, agent, venv, learner, time.time() - started, config.keep_checkpoints, runtime)
             next_checkpoint += config.checkpoint_every
     bar.close()
     train_seconds = time.time() - started

@@ -170,6 +170,26 @@ class RewardTrainer:
         self.model.set_output_stats(states[sample])  # also tells EnsembleRewardFn that r_hat changed
         return FitStats(train_loss, val_loss, val_accuracy, self.l2, len(self._train), len(self._val))
 
+    def state(self) -> dict:
+        """Its comparisons (in the order they came), L2 coefficient, optimizer and random generator: with the
+        model's state dict, all a checkpoint needs to continue fitting exactly as before."""
+        return {
+            "train": self._train,
+            "val": self._val,
+            "ids": sorted(self._ids),
+            "return_stats": self._return_stats,
+            "l2": self.l2,
+            "optimizer": self.optimizer.state_dict(),
+            "generator": self.generator.get_state(),
+        }
+
+    def set_state(self, state: dict) -> None:
+        """Continue from ``state()``'s (load the model's state dict first)."""
+        self._train, self._val, self._ids = list(state["train"]), list(state["val"]), set(state["ids"])
+        self._return_stats, self.l2 = tuple(state["return_stats"]), state["l2"]
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"])
+
     def adapted_l2(self, l2: float, train_loss: float, val_loss: float) -> float:
         """Raise L2 when validation loss exceeds the band's top, lower it below the band's bottom."""
         low, high = self.config.val_loss_band

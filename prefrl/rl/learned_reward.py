@@ -34,6 +34,15 @@ class LearnedRewardVecEnv(VecEnvWrapper):
         self._actions = actions
         self.venv.step_async(actions)
 
+    @property
+    def last_obs(self) -> np.ndarray | None:
+        """The observation the next action will be taken on (a checkpoint keeps it)."""
+        return self._obs
+
+    @last_obs.setter
+    def last_obs(self, obs: np.ndarray | None) -> None:
+        self._obs = obs
+
     def step_wait(self) -> VecEnvStepReturn:
         obs, true_rewards, dones, infos = self.venv.step_wait()
         assert self._obs is not None and self._actions is not None, "step before reset"

@@ -56,6 +56,17 @@ class SegmentRecorder(VecEnvWrapper):
         obs, actions, rewards, qpos, qvel = (np.array(column) for column in zip(*self._steps[i]))
         return Segment(obs, actions, rewards.astype(np.float64), qpos, qvel, timestep=self._starts[i])
 
+    def state(self) -> dict:
+        """What it holds of the episodes under way (a checkpoint's, to continue exactly where it stopped)."""
+        columns = [tuple(np.array(c) for c in zip(*steps)) if steps else () for steps in self._steps]  # compact
+        return {"timestep": self.timestep, "obs": self._obs, "steps": columns, "starts": list(self._starts)}
+
+    def set_state(self, state: dict) -> None:
+        """Continue from ``state()``'s (the envs below must be put back in the same state)."""
+        self.timestep, self._obs, self._starts = state["timestep"], state["obs"], list(state["starts"])
+        self._steps = [list(zip(*columns)) for columns in state["steps"]]
+        self._done = []
+
     def pop_episodes(self) -> list[Segment]:
         """Episodes completed since the last call, each as one ``Segment``."""
         done, self._done = self._done, []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Sequence
 from typing import Protocol
@@ -63,6 +64,15 @@ class ImmediateTeacher:
     def answers(self) -> list[Answer]:
         answers, self._pending = self._pending, []
         return answers
+
+    def state(self) -> dict:
+        """Everything it keeps but the answers not yet collected (a B-Pref teacher's random generator and running
+        scale, say): a checkpoint's, so that a resumed run gets the same answers again."""
+        return copy.deepcopy({k: v for k, v in vars(self).items() if k != "_pending"})
+
+    def set_state(self, state: dict) -> None:
+        vars(self).update(copy.deepcopy(state))
+        self._pending = []
 
 
 class SyntheticOracle(ImmediateTeacher):

@@ -249,3 +249,61 @@ def test_a_run_killed_before_its_first_checkpoint_ends_as_if_never_killed(tmp_pa
     assert resumed.returncode == 0, resumed.stderr
     assert "no checkpoint yet: the run starts over" in resumed.stdout
     assert ending(killed) == ending(whole)  # the same labels, in the same order, the same metrics rows
+
+
+def test_a_run_killed_anywhere_and_resumed_each_time_ends_as_if_never_killed(tmp_path):
+    """SIGKILL at random moments (seeded): before the first checkpoint, between checkpoints, and once leaving what
+    a kill inside ``save_checkpoint`` (between its two renames) leaves on disk; ``--resume`` after each."""
+    import random
+    import signal
+    import sqlite3
+
+    def train(out):
+        return [sys.executable, "-m", "prefrl", "train", "--env", "prefrl/Reacher-v0", "--labels", "30", "--steps",
+                "20480", "--checkpoint-every", "4096", "--out", str(out), "--no-progress", "--no-video"]  # fmt: skip
+
+    def ending(out):
+        metrics = [line.split(",") for line in (out / "metrics.csv").read_text().splitlines()]
+        with sqlite3.connect(out / "preferences.sqlite") as db:
+            asked = db.execute("SELECT id, left_clip, right_clip, timestep, uncertainty FROM queries").fetchall()
+            answered = db.execute("SELECT query_id, preference FROM answers ORDER BY query_id").fetchall()
+        summary = json.loads((out / "summary.json").read_text())
+        episodes = (out / "episodes.csv").read_text()
+        return [row[:1] + row[2:] for row in metrics], asked, answered, episodes, summary["labels"]
+
+    def rows(path):
+        return len(path.read_text().splitlines()) - 1 if path.exists() else 0
+
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    subprocess.run(train(whole), check=True, capture_output=True, timeout=300)
+    files, rng = RunFiles(killed), random.Random(0)
+    command = train(killed)
+    for kill_after_rows in (1, rng.randint(3, 4), rng.randint(6, 7)):  # of 10 PPO iterations (2,048 steps each)
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 240
+        while time.time() < deadline and rows(files.metrics) < kill_after_rows:
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0, 0.5))  # anywhere in the iteration that follows
+        process.send_signal(signal.SIGKILL)
+        assert process.wait() == -signal.SIGKILL and not files.summary.exists()
+        command = [sys.executable, "-m", "prefrl", "train", "--resume", str(killed)]
+    assert files.checkpoint.is_complete()
+    files.checkpoint.root.rename(files.checkpoint_old.root)  # as a kill between save_checkpoint's renames leaves it
+    files.checkpoint_tmp.root.mkdir()
+    files.checkpoint_tmp.policy.write_bytes(b"half a zip")
+    resumed = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert ending(killed) == ending(whole)  # the same labels, in the same order, the same metrics and episodes
+
+
+def test_a_log_keeps_its_header_through_a_kill_before_its_first_row(tmp_path):
+    from prefrl.experiments.logs import EPISODES_FIELDS, CsvLog, read_csv
+
+    path = tmp_path / "episodes.csv"
+    CsvLog(path, EPISODES_FIELDS)  # opened, never written to, never closed: as a run killed early leaves it
+    assert path.read_text().splitlines() == [",".join(EPISODES_FIELDS)]
+    path.write_text("")  # a kill can also leave the file empty
+    log = CsvLog(path, EPISODES_FIELDS, append=True)
+    log.write([16384, 1.0, 2.0])
+    log.close()
+    assert read_csv(path)["timestep"].tolist() == [16384]

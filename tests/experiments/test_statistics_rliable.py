@@ -1,7 +1,13 @@
 """prefrl's interquartile mean and stratified bootstrap intervals against rliable's (Agarwal et al., 2021), the
 package that defined them, on the committed results and on random scores. rliable is in the dev extra (it needs
-pandas < 3 today); without it these tests are skipped."""
+pandas < 3 today); without it these tests are skipped. rliable runs in a process of its own: importing it
+installs absl's logging handler on the root logger, bound to the stderr of that moment, which breaks every later
+test whose server logs."""
 
+import importlib.util
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,19 +17,34 @@ from prefrl.experiments.report import normalised_scores
 from prefrl.experiments.statistics import iqm, stratified_bootstrap_ci
 from prefrl.experiments.sweep_results import load_results
 
-rly = pytest.importorskip("rliable.library")
-metrics = pytest.importorskip("rliable.metrics")
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("rliable") is None, reason="rliable is not installed")
 
 RESULTS = Path(__file__).resolve().parents[2] / "results"
 REPS = 20_000  # both sides: enough that their two bootstrap draws give the same interval to within 0.02
+RLIABLE = """
+import json, sys
+import numpy as np
+from rliable import library, metrics
+matrix, reps = np.array(json.loads(sys.stdin.read())["matrix"]), int(sys.argv[1])
+points, intervals = library.get_interval_estimates(
+    {"x": matrix}, lambda m: np.array([metrics.aggregate_iqm(m)]), reps=reps
+)
+print(json.dumps([float(points["x"][0]), float(intervals["x"][0, 0]), float(intervals["x"][1, 0])]))
+"""
 
 
 def rliable_iqm_ci(matrix: np.ndarray) -> tuple[float, float, float]:
     """rliable's IQM of ``matrix [runs, tasks]`` and its 95% stratified bootstrap (percentile) interval."""
-    points, intervals = rly.get_interval_estimates(
-        {"x": matrix}, lambda m: np.array([metrics.aggregate_iqm(m)]), reps=REPS
+    result = subprocess.run(
+        [sys.executable, "-c", RLIABLE, str(REPS)],
+        input=json.dumps({"matrix": matrix.tolist()}),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
     )
-    return float(points["x"][0]), float(intervals["x"][0, 0]), float(intervals["x"][1, 0])
+    point, low, high = json.loads(result.stdout)
+    return point, low, high
 
 
 def assert_agree(scores: dict[str, np.ndarray]) -> None:
