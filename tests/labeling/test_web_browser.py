@@ -139,20 +139,29 @@ def test_the_page_says_when_every_label_is_in(browser, hopper_run):
         assert page.is_visible("#empty")
 
 
-def test_an_answer_given_after_the_server_stopped_is_sent_when_it_is_back(browser, hopper_run):
+def answer_while_the_server_is_down(browser, run, key):
+    """Open the page on a server for ``run``, stop the server (the trainer ended), press ``key``; returns the page,
+    its labeler name and the server's port once the page says the answer is kept."""
     from prefrl.labeling.web.server import LabelServer
 
-    run = hopper_run(pairs=3, clip_steps=30)
     first = LabelServer(run, budget=700, port=0).start()
     page = browser.new_page()
     page.goto(first.url)
     page.wait_for_function(PLAYING, timeout=20_000)
     labeler, port = page.input_value("#labeler"), first.port
-    first.stop()  # the trainer ended, and its server with it
-    page.keyboard.press("ArrowLeft")
-    page.wait_for_function("document.querySelector('#message').textContent.includes('prefrl label')", timeout=10_000)
+    first.stop()
+    page.keyboard.press(key)
+    page.wait_for_function("document.querySelector('#message').textContent.includes('kept')", timeout=10_000)
+    return page, labeler, port
+
+
+def test_an_answer_given_after_the_server_stopped_is_sent_when_it_is_back(browser, hopper_run):
+    from prefrl.labeling.web.server import LabelServer
+
+    run = hopper_run(pairs=3, clip_steps=30)
+    page, labeler, port = answer_while_the_server_is_down(browser, run, "ArrowLeft")
     message = page.text_content("#message")
-    assert str(run) in message and "kept" in message
+    assert str(run) in message and "prefrl label" in message
     with LabelServer(run, budget=700, port=port) as second:  # prefrl label RUN_DIR
         page.wait_for_function("document.body.dataset.queryId === '2'", timeout=20_000)
         assert answers(second) == [(3, "left", labeler)]
@@ -163,14 +172,7 @@ def test_a_kept_answer_is_sent_even_while_the_page_looks_for_more_pairs(browser,
     from prefrl.labeling.web.server import LabelServer
 
     run = hopper_run(pairs=1, clip_steps=30)
-    first = LabelServer(run, budget=700, port=0).start()
-    page = browser.new_page()
-    page.goto(first.url)
-    page.wait_for_function(PLAYING, timeout=20_000)
-    labeler, port = page.input_value("#labeler"), first.port
-    first.stop()
-    page.keyboard.press("ArrowRight")
-    page.wait_for_function("document.querySelector('#message').textContent.includes('kept')", timeout=10_000)
+    page, labeler, port = answer_while_the_server_is_down(browser, run, "ArrowRight")
     with LabelServer(run, budget=700, port=port) as second:
         page.wait_for_function("document.querySelector('#message').textContent.includes('Saved')", timeout=20_000)
         assert answers(second) == [(1, "right", labeler)]
