@@ -34,6 +34,7 @@ TRUE_REWARD: dict[str, Reference] = {
     "prefrl/Hopper-v1": Reference(2531.1, 1_000_000, 3, "results/fast-ppo"),
     "prefrl/HalfCheetah-v0": Reference(2718.3, 1_000_000, 2, "results/halfcheetah-ppo-minibatch64"),
     "prefrl/Walker2d-v1": Reference(2025.4, 1_000_000, 3, "results/v1-ppo-minibatch64"),
+    "prefrl/HalfCheetah-v1": Reference(1643.8, 1_000_000, 3, "results/halfcheetah-v1"),
 }
 """env id -> the true-reward baseline measured on it."""
 
