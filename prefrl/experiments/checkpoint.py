@@ -19,6 +19,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
+from prefrl.experiments import RunError
 from prefrl.rl.hyperparams import ppo_hyperparams
 from prefrl.run_dir import CheckpointFiles, RunFiles
 
@@ -111,7 +112,12 @@ def read_state(files: RunFiles) -> dict[str, Any] | None:
     checkpoint, old = files.checkpoint, files.checkpoint_old
     if not checkpoint.root.exists() and old.is_complete():
         old.root.rename(checkpoint.root)
-    return json.loads(checkpoint.state.read_text()) if checkpoint.is_complete() else None
+    if not checkpoint.is_complete():
+        return None
+    missing = [p.name for p in checkpoint.policy_files if not p.is_file()]
+    if missing:  # written to the end, then a file went: a person's doing, not a kill
+        raise RunError(f"{checkpoint.root} is damaged: {', '.join(missing)} missing (it was complete when written)")
+    return json.loads(checkpoint.state.read_text())
 
 
 def read_runtime(files: RunFiles) -> dict[str, Any] | None:

@@ -93,9 +93,20 @@ def test_the_nan_guard_names_what_and_when():
 def test_a_kill_between_the_two_renames_keeps_the_previous_checkpoint(tmp_path):
     files = RunFiles(tmp_path)
     files.checkpoint_old.root.mkdir()
+    for path in files.checkpoint_old.policy_files:
+        path.write_bytes(b"")
     files.checkpoint_old.state.write_text(json.dumps({"timesteps": 4096, "wall_time": 1.0}))
     assert read_state(files) == {"timesteps": 4096, "wall_time": 1.0}
     assert files.checkpoint.is_complete() and not files.checkpoint_old.root.exists()
+
+
+def test_a_checkpoint_missing_a_file_is_called_damaged_not_read(tmp_path):
+    files = RunFiles(tmp_path)
+    files.checkpoint.root.mkdir()
+    files.checkpoint.normalization.write_bytes(b"")
+    files.checkpoint.state.write_text(json.dumps({"timesteps": 4096, "wall_time": 1.0}))
+    with pytest.raises(RunError, match=r"checkpoint is damaged: policy.zip missing"):
+        read_state(files)
 
 
 def test_a_diverged_reward_model_stops_the_run(tmp_path, clip):
