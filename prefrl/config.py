@@ -100,6 +100,11 @@ class TrainConfig:
     """Adaptive L2 on r_hat (paper); --no-regularization turns it off (ablation)."""
     clip_steps: int = 0
     """Steps per clip; 0: the task's own (1.5 s, as in the paper); 1 is the 'single-step segments' ablation."""
+    exploration_bonus: float = 0.0
+    """Add this times the ensemble's disagreement to r_hat while training the policy (RUNE, Liang et al. 2022: it
+    draws the agent where r_hat knows least, so clips of it get shown); 0: the paper's r_hat alone."""
+    exploration_decay: float = 1e-5
+    """With --exploration-bonus: the bonus shrinks by this fraction per timestep (1e-5: to 37% at 100k steps)."""
     reward_objective: Literal["comparisons", "regression"] = "comparisons"
     """Fit r_hat to the comparisons (paper), or regress it on the clips' true returns (ablation)."""
     reward_fit_steps_initial: int = 400
@@ -145,6 +150,14 @@ class TrainConfig:
             raise ValueError(f"--label-port must be in 0..65535 (0: any free port), got {self.label_port}")
         if not self.label_host.strip():
             raise ValueError("--label-host is empty: pass an address, e.g. 127.0.0.1")
+        if not (math.isfinite(self.exploration_bonus) and self.exploration_bonus >= 0):
+            raise ValueError(f"--exploration-bonus must be a number >= 0, got {self.exploration_bonus}")
+        if not 0.0 <= self.exploration_decay < 1.0:
+            raise ValueError(f"--exploration-decay must be in [0, 1), got {self.exploration_decay}")
+        if self.exploration_bonus > 0 and self.true_reward:
+            raise ValueError("--exploration-bonus is added to r_hat; --true-reward has none: pass one of them")
+        if self.exploration_bonus > 0 and self.ensemble < 2:
+            raise ValueError("--exploration-bonus needs --ensemble 2 or more (it is the members' disagreement)")
         if self.tie_tolerance is not None and not math.isfinite(self.tie_tolerance):
             raise ValueError(f"--tie-tolerance must be a finite number, got {self.tie_tolerance}")
         if self.teacher != "oracle" and self.true_reward:

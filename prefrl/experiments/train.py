@@ -50,7 +50,7 @@ from prefrl.experiments.run_setup import (
     update_config,
 )
 from prefrl.experiments.run_state import capture, continue_from
-from prefrl.learning.reward_model import EnsembleRewardFn
+from prefrl.learning.reward_model import DisagreementBonus, EnsembleRewardFn
 from prefrl.rl.agent import collect_episodes, make_agent, rollout
 from prefrl.rl.hyperparams import ppo_hyperparams
 from prefrl.rl.render import render_video
@@ -117,7 +117,12 @@ def train_in(files: RunFiles, teacher: Teacher | None) -> None:
             labeling = start_labeling(config, files)
         learner = make_learner(config, files, rng, teacher, on_ask=labeling.wake if labeling else None)
         reward_fn = EnsembleRewardFn(learner.model)
-    venv, recorder = make_vec_env(config.env, hp, config.seed, reward_fn)
+    bonus = (
+        DisagreementBonus(reward_fn, config.exploration_bonus, config.exploration_decay)
+        if (reward_fn is not None and config.exploration_bonus > 0)
+        else None
+    )
+    venv, recorder = make_vec_env(config.env, hp, config.seed, bonus or reward_fn)
     agent = load_agent(files, venv, force_reset=runtime is None) if resuming else make_agent(hp, venv, config.seed)
     agent.set_logger(configure(str(files.tensorboard), ["tensorboard"]))
     log_config_text(agent, files.config.read_text())
@@ -154,6 +159,8 @@ def train_in(files: RunFiles, teacher: Teacher | None) -> None:
         dynamic_ncols=True,
     )
     while agent.num_timesteps < config.steps:
+        if bonus is not None:
+            bonus.timestep = agent.num_timesteps
         agent.learn(hp.rollout_steps, reset_num_timesteps=False)
         check_finite(agent, config.env)
         finished = recorder.pop_episodes()
@@ -180,6 +187,8 @@ def train_in(files: RunFiles, teacher: Teacher | None) -> None:
             for key in ("labels", "skipped", "val_accuracy", "l2"):
                 if math.isfinite(row[key]):
                     agent.logger.record(f"preferences/{key}", row[key])
+            if bonus is not None:  # the weight the last rollout's exploration bonus had
+                agent.logger.record("preferences/exploration_weight", bonus.weight)
         for key in ("true_return", "learned_return"):  # iterations that finish no episode log nothing
             if math.isfinite(row[key]):
                 agent.logger.record(f"rollout/{key}", row[key])

@@ -151,6 +151,10 @@ class EnsembleRewardFn:
         self._version = m.updates
 
     def __call__(self, obs: np.ndarray, actions: np.ndarray) -> np.ndarray:
+        return self.members(obs, actions).mean(0)
+
+    def members(self, obs: np.ndarray, actions: np.ndarray) -> np.ndarray:
+        """Every member's standardised reward, ``[members, B]`` (r_hat is their mean)."""
         if self._version != self.model.updates:
             self._sync()
         x = (np.concatenate([obs, actions], axis=-1).astype(np.float32) - self._in[0]) / self._in[1]
@@ -161,4 +165,29 @@ class EnsembleRewardFn:
             if i < last:
                 h = np.where(h > 0, h, self.model.negative_slope * h)
         raw = h[..., 0]  # [members, B]
-        return ((raw - self._out[0]) / self._out[1]).mean(0)
+        return (raw - self._out[0]) / self._out[1]
+
+
+class DisagreementBonus:
+    """r_hat plus an exploration bonus: ``beta_t`` times the ensemble's disagreement (the standard deviation of
+    its members' standardised rewards) at each step, with ``beta_t = beta * (1 - decay) ** t`` at timestep ``t``
+    (RUNE, Liang et al. 2022). Where the members disagree, r_hat knows least; the bonus draws the policy there, so
+    that clips of it get shown. Not in the paper (``beta = 0`` is the paper's r_hat).
+
+    ``timestep`` is set by the training loop before each rollout (so the bonus is the same within one).
+    """
+
+    def __init__(self, reward: EnsembleRewardFn, beta: float, decay: float):
+        if reward.model.members < 2:
+            raise ValueError("an exploration bonus needs an ensemble of at least 2 members")
+        self.reward, self.beta, self.decay = reward, beta, decay
+        self.timestep = 0
+
+    @property
+    def weight(self) -> float:
+        """``beta_t`` at the current ``timestep``."""
+        return self.beta * (1.0 - self.decay) ** self.timestep
+
+    def __call__(self, obs: np.ndarray, actions: np.ndarray) -> np.ndarray:
+        members = self.reward.members(obs, actions)
+        return members.mean(0) + self.weight * members.std(0)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from prefrl.learning.reward_model import EnsembleRewardFn, RewardEnsemble
+from prefrl.learning.reward_model import DisagreementBonus, EnsembleRewardFn, RewardEnsemble
 
 
 def member_forward(model: RewardEnsemble, m: int, x: torch.Tensor) -> torch.Tensor:
@@ -72,3 +72,25 @@ def test_numpy_reward_fn_matches_the_module_and_follows_updates():
     model.updates += 1
     shifted = model.reward(torch.as_tensor(np.concatenate([obs[0], act], -1), dtype=torch.float32))
     np.testing.assert_allclose(fn(obs[0], act), shifted.detach().numpy(), atol=1e-5)
+
+
+def test_the_exploration_bonus_is_the_members_spread_decaying_with_time():
+    torch.manual_seed(0)
+    model = RewardEnsemble(obs_dim=4, act_dim=2, members=3)
+    x = torch.randn(500, 6)
+    model.set_input_stats(x)
+    model.set_output_stats(x)
+    fn = EnsembleRewardFn(model)
+    bonus = DisagreementBonus(fn, beta=0.5, decay=1e-3)
+    obs, act = np.random.default_rng(0).normal(size=(8, 4)), np.random.default_rng(1).normal(size=(8, 2))
+    members = np.stack([member_forward(model, m, torch.as_tensor(np.c_[obs, act], dtype=torch.float32)).detach()
+                        for m in range(3)])  # fmt: skip
+    members = (members - model.output_mean.numpy()[:, None]) / model.output_std.numpy()[:, None]
+    spread = members.std(0)
+    assert spread.min() > 0  # untrained members disagree
+    np.testing.assert_allclose(bonus(obs, act), fn(obs, act) + 0.5 * spread, atol=1e-5)
+    bonus.timestep = 1000
+    assert bonus.weight == pytest.approx(0.5 * 0.999**1000)
+    np.testing.assert_allclose(bonus(obs, act), fn(obs, act) + bonus.weight * spread, atol=1e-5)
+    with pytest.raises(ValueError, match="at least 2 members"):
+        DisagreementBonus(EnsembleRewardFn(RewardEnsemble(4, 2, members=1)), beta=0.5, decay=0.0)
