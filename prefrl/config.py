@@ -103,8 +103,9 @@ class TrainConfig:
     exploration_bonus: float = 0.0
     """Add this times the ensemble's disagreement to r_hat while training the policy (RUNE, Liang et al. 2022: it
     draws the agent where r_hat knows least, so clips of it get shown); 0: the paper's r_hat alone."""
-    exploration_decay: float = 1e-5
-    """With --exploration-bonus: the bonus shrinks by this fraction per timestep (1e-5: to 37% at 100k steps)."""
+    exploration_decay: float = 3e-6
+    """With --exploration-bonus: the bonus shrinks by this fraction per timestep (3e-6: to 41% at 300k steps, 5%
+    at 1M)."""
     reward_objective: Literal["comparisons", "regression"] = "comparisons"
     """Fit r_hat to the comparisons (paper), or regress it on the clips' true returns (ablation)."""
     reward_fit_steps_initial: int = 400
@@ -247,7 +248,8 @@ class SweepConfig:
     conditions: tuple[str, ...] = ("true", "350", "700", "1400")
     """'true' (PPO on the true reward) or a label budget, with optional ablations and teacher:
     700+random-queries, 700+no-ensemble, 700+no-online-queries, 700+no-regularization, 700+single-step,
-    700+regression, 700@mistake:eps=0.1. Comma- or space-separated."""
+    700+regression, prefrl's 700+explore (--exploration-bonus 1), 700@mistake:eps=0.1. Comma- or
+    space-separated."""
     seeds: int = 3
     """Seeds 0..N-1 of every task and condition (paired: seed k of every condition starts alike)."""
     steps: int = 1_000_000

@@ -7,6 +7,10 @@
     prefrl train --env prefrl/Hopper-v1 --labels 700 --clip-steps 1           # single-step segments
     prefrl train --env prefrl/Hopper-v1 --labels 700 --reward-objective regression   # regression on true returns
 
+and one of prefrl's own, not in the paper:
+
+    prefrl train --env prefrl/Hopper-v1 --labels 700 --exploration-bonus 1    # explore: r_hat + disagreement
+
 ``Ablation`` names them (the sweep's conditions use these names) and knows the ``prefrl train`` switches that
 turn each on; ``prefrl.experiments.learner`` derives the reward trainer's and the label schedule's settings from
 the switches. Only names here: a sweep plans its runs without loading torch.
@@ -18,7 +22,8 @@ import enum
 
 
 class Ablation(enum.Enum):
-    """One of the paper's six ablations; the value is its name on the command line."""
+    """One of the paper's six ablations, or prefrl's ``explore`` variant; the value is its name on the command
+    line."""
 
     RANDOM_QUERIES = "random-queries"
     NO_ENSEMBLE = "no-ensemble"
@@ -26,6 +31,7 @@ class Ablation(enum.Enum):
     NO_REGULARIZATION = "no-regularization"
     SINGLE_STEP = "single-step"
     REGRESSION = "regression"
+    EXPLORE = "explore"  # not in the paper: prefrl's exploration bonus (RUNE)
 
     @property
     def train_args(self) -> tuple[str, ...]:
@@ -54,6 +60,7 @@ _TRAIN_ARGS = {
     Ablation.NO_REGULARIZATION: ("--no-regularization",),
     Ablation.SINGLE_STEP: ("--clip-steps", "1"),
     Ablation.REGRESSION: ("--reward-objective", "regression"),
+    Ablation.EXPLORE: ("--exploration-bonus", "1"),
 }
 _DESCRIPTIONS = {
     Ablation.RANDOM_QUERIES: "pairs chosen uniformly at random instead of by ensemble disagreement",
@@ -62,4 +69,5 @@ _DESCRIPTIONS = {
     Ablation.NO_REGULARIZATION: "no L2 penalty (and no adaptation of it)",
     Ablation.SINGLE_STEP: "clips of a single step instead of 1.5 s",
     Ablation.REGRESSION: "r_hat regressed on the clips' true returns instead of fitted to the comparisons",
+    Ablation.EXPLORE: "not in the paper: the policy trains on r_hat plus the ensemble's disagreement (RUNE)",
 }
