@@ -1,9 +1,11 @@
 """``ClipVideoWorker``: renders the videos of the pairs a labeler will see next, in a background thread.
 
 Only pairs about to be served are rendered (``LabelQueue.to_render``: a few ahead of the labelers, in serving
-order), from the simulator states stored with each clip, into ``<clip folder>/<clip id>.mp4``. A video is written
-to a temporary name and renamed, so the page never gets half a file; the pair becomes servable only once both of
-its videos are in place.
+order), from the simulator states stored with each clip, into ``<clip folder>/<clip id>.mp4``. The two clips of
+a pair are rendered and encoded at the same time, one on the worker's thread and one on a helper thread with a
+renderer of its own (MuJoCo and ffmpeg release the GIL, so a pair takes about the time of one clip when a core is
+free). A video is written to a temporary name and renamed, so the page never gets half a file; the pair becomes
+servable only once both of its videos are in place.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +45,42 @@ def encode_clip(frames: np.ndarray, fps: float, path: Path) -> Path:
     write_video(frames, tmp, fps=fps, preset="ultrafast")
     tmp.replace(path)
     return path
+
+
+def render_clip(renderer: ClipRenderer, store: PreferenceStore, clip_id: int, path: Path) -> None:
+    """Render one stored clip and encode it to ``path``."""
+    clip = store.clip(clip_id)
+    frames, fps = render_frames(renderer, clip.qpos, clip.qvel)
+    encode_clip(frames, fps, path)
+
+
+class _HelperThread:
+    """A second thread with a renderer and a database connection of its own (GL contexts and SQLite
+    connections belong to the thread that made them), made on first use."""
+
+    def __init__(self, db_path: Path, env_id: str, width: int, height: int, pretty: bool):
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefrl-clip-videos-helper")
+        self._open = lambda: (PreferenceStore.open(db_path), open_renderer(env_id, width, height, pretty))
+        self._opened: tuple[PreferenceStore, ClipRenderer] | None = None
+
+    def render(self, clip_id: int, path: Path) -> Future[None]:
+        return self._pool.submit(self._render, clip_id, path)
+
+    def _render(self, clip_id: int, path: Path) -> None:
+        if self._opened is None:
+            self._opened = self._open()
+        store, renderer = self._opened
+        render_clip(renderer, store, clip_id, path)
+
+    def close(self) -> None:
+        self._pool.submit(self._close).result()
+        self._pool.shutdown()
+
+    def _close(self) -> None:
+        if self._opened is not None:
+            store, renderer = self._opened
+            renderer.close()
+            store.close()
 
 
 class ClipVideoWorker(threading.Thread):
@@ -103,22 +142,19 @@ class ClipVideoWorker(threading.Thread):
             return
         self.ready.set()
         queue = LabelQueue(store)
+        helper = _HelperThread(self.db_path, store.env_id, self.width, self.height, self.pretty)
         try:
             while not self._stopping.is_set():
                 self._wake.clear()
                 todo = queue.to_render(self.ahead)
                 for query_id, left, right in todo:
-                    # ffmpeg encodes one clip in its own process while this thread renders the next one
-                    encoders = []
-                    for clip_id in (left, right):
-                        path = video_path(self.clip_dir, clip_id)
-                        if not path.exists():
-                            clip = store.clip(clip_id)
-                            frames, fps = render_frames(renderer, clip.qpos, clip.qvel)
-                            encoders.append(threading.Thread(target=encode_clip, args=(frames, fps, path)))
-                            encoders[-1].start()
-                    for encoder in encoders:
-                        encoder.join()
+                    missing = [(c, video_path(self.clip_dir, c)) for c in (left, right)]
+                    missing = [(c, path) for c, path in missing if not path.exists()]
+                    other = helper.render(*missing.pop()) if len(missing) == 2 else None  # at the same time
+                    for clip_id, path in missing:
+                        render_clip(renderer, store, clip_id, path)
+                    if other is not None:
+                        other.result()  # the helper's error, if it had one, is raised here
                     if not all(video_path(self.clip_dir, c).exists() for c in (left, right)):
                         raise RuntimeError(f"the videos of pair {query_id} were not written")
                     queue.mark_rendered(query_id)
@@ -129,6 +165,7 @@ class ClipVideoWorker(threading.Thread):
         except Exception as e:  # a worker that dies silently would leave the page waiting forever
             self._fail(e)
         finally:
+            helper.close()
             renderer.close()
             store.close()
 
