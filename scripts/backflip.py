@@ -60,7 +60,15 @@ RECIPE = {  # where these runs depart from the paper's settings (--paper-setting
 2e6 / (T + 2e6)), so that the teacher still sees the clips of a policy that only starts to flip late."""
 
 
-def train(behaviour: str, labels: int, steps: int, seed: int, out: Path | None, paper_settings: bool = False) -> Path:
+def train(
+    behaviour: str,
+    labels: int,
+    steps: int,
+    seed: int,
+    out: Path | None,
+    paper_settings: bool = False,
+    exploration_bonus: float = 0.0,
+) -> Path:
     """One preference run taught by the behaviour's scripted teacher; returns its run directory."""
     env_id = BEHAVIOURS[behaviour][0]
     config = TrainConfig(
@@ -72,6 +80,7 @@ def train(behaviour: str, labels: int, steps: int, seed: int, out: Path | None, 
         out=out,
         video=False,
         keep_checkpoints=True,
+        exploration_bonus=exploration_bonus,
     )
     if not paper_settings:
         fraction, decay = RECIPE[behaviour]
@@ -189,6 +198,12 @@ def main() -> None:
         action="store_true",
         help="the paper's label schedule (25%% up front, then decaying) instead of this script's RECIPE",
     )
+    parser.add_argument(
+        "--exploration-bonus",
+        type=float,
+        default=0.0,
+        help="add this times the reward ensemble's disagreement to r_hat (RUNE; prefrl train --exploration-bonus)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="run directory to create (default: runs/<Task>__...)")
     parser.add_argument("--episodes", type=int, default=10, help="evaluation episodes")
@@ -215,7 +230,13 @@ def main() -> None:
         print(f"wrote {evaluate_checkpoints(args.behaviour, args.evaluate, args.episodes)}")
         return
     run_dir = args.evaluate or train(
-        args.behaviour, labels, args.steps or default_steps, args.seed, args.out, args.paper_settings
+        args.behaviour,
+        labels,
+        args.steps or default_steps,
+        args.seed,
+        args.out,
+        args.paper_settings,
+        args.exploration_bonus,
     )
     result = evaluate(args.behaviour, run_dir, args.episodes, timestep=args.timestep)
     print(json.dumps(result, indent=2))
