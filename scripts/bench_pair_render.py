@@ -40,7 +40,8 @@ def random_clips(env_id: str, count: int, steps: int, seed: int) -> list[Segment
             next_obs, reward, _, _, info = env.step(action)
             rows.append((obs, action, reward, info["qpos"], info["qvel"]))
             obs = next_obs
-        clips.append(Segment(*(np.array(column) for column in zip(*rows))))
+        obs_, actions, rewards, qpos, qvel = (np.array(column) for column in zip(*rows))
+        clips.append(Segment(obs_, actions, rewards, qpos, qvel))
     env.close()
     return clips
 
