@@ -1,5 +1,5 @@
 # Two commands do all the set-up (see README):
-#   make demo   install into .venv, then teach the Hopper to hop from 700 synthetic preferences (~8 min)
+#   make demo   install into .venv, then teach the Hopper to hop from 700 synthetic preferences (4-8 min)
 #   make test   install into .venv (with test tools and a headless Chromium), then lint, type-check and run the tests
 
 PYTHON ?= python3
