@@ -56,7 +56,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "preferences.sqlite"
         store = PreferenceStore.create(db, args.env)
-        worker = ClipVideoWorker(db, Path(tmp) / "clips", recheck_seconds=0.005)
+        worker = ClipVideoWorker(db, Path(tmp) / "clips", ahead=args.pairs, recheck_seconds=0.005)
         worker.start()
         assert worker.ready.wait(60) and worker.error is None, worker.error
         queue = LabelQueue(store)
