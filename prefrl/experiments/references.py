@@ -33,7 +33,7 @@ class Reference:
 TRUE_REWARD: dict[str, Reference] = {
     "prefrl/Hopper-v1": Reference(2708.5, 1_000_000, 5, "results/hopper-v1-final-code"),
     "prefrl/HalfCheetah-v0": Reference(2718.3, 1_000_000, 2, "results/halfcheetah-ppo-minibatch64"),
-    "prefrl/Walker2d-v1": Reference(2025.4, 1_000_000, 3, "results/v1-ppo-minibatch64"),
+    "prefrl/Walker2d-v1": Reference(1209.3, 1_000_000, 3, "results/walker2d-v1-explore"),
     "prefrl/HalfCheetah-v1": Reference(1643.8, 1_000_000, 3, "results/halfcheetah-v1"),
 }
 """env id -> the true-reward baseline measured on it."""
