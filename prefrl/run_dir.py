@@ -51,6 +51,10 @@ class CheckpointFiles:
         """What replaying the policy needs."""
         return self.policy, self.normalization
 
+    def missing_policy_files(self) -> list[Path]:
+        """The files of ``policy_files`` that are not there."""
+        return [path for path in self.policy_files if not path.is_file()]
+
     def is_complete(self) -> bool:
         """Whether the checkpoint was written to the end (its state file is written last)."""
         return self.state.is_file()

@@ -35,7 +35,7 @@ def test_the_plots_reference_returns_are_the_committed_true_reward_runs():
 
     for env_id, ref in TRUE_REWARD.items():
         rows = list(csv.DictReader((RESULTS.parent / ref.source / "report" / "paired.csv").open()))
-        pairs = [r for r in rows if task_env_id(r["task"]) == env_id]  # one per condition, one baseline
+        pairs = [r for r in rows if task_env_id(r["task"]) == env_id]  # a row per preference condition, one baseline
         assert pairs
         for row in pairs:
             assert ref.final_return == pytest.approx(float(row["true_return"]), abs=0.05)

@@ -114,9 +114,10 @@ def read_state(files: RunFiles) -> dict[str, Any] | None:
         old.root.rename(checkpoint.root)
     if not checkpoint.is_complete():
         return None
-    missing = [p.name for p in checkpoint.policy_files if not p.is_file()]
+    missing = checkpoint.missing_policy_files()
     if missing:  # written to the end, then a file went: a person's doing, not a kill
-        raise RunError(f"{checkpoint.root} is damaged: {', '.join(missing)} missing (it was complete when written)")
+        names = ", ".join(path.name for path in missing)
+        raise RunError(f"{checkpoint.root} is damaged: {names} missing (it was complete when written)")
     return json.loads(checkpoint.state.read_text())
 
 

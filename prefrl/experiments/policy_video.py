@@ -34,7 +34,7 @@ def run_env_id(run_dir: Path) -> str:
         env_id = None
     if not isinstance(env_id, str):
         raise ValueError(f"{config_file} names no env; it is not a prefrl run's config")
-    missing = [path for path in files.checkpoint.policy_files if not path.is_file()]
+    missing = files.checkpoint.missing_policy_files()
     if missing:
         raise ValueError(
             f"{run_dir} has no checkpoint yet (no {missing[0].relative_to(run_dir)}); a run saves one every "
