@@ -70,6 +70,9 @@ class TrainConfig:
     """Random seed (envs, networks, clip and pair sampling)."""
     selection: Literal["disagreement", "random"] = "disagreement"
     """How pairs are chosen: where the ensemble disagrees most (paper), or uniformly at random."""
+    clip_reuse: int | None = None
+    """Pairs one clip may appear in among those asked at one time (default: 1 with --teacher human, so a person
+    never judges one odd clip over and over; otherwise no limit, as in the paper)."""
     true_reward: bool = False
     """Baseline: train PPO on the task's true reward (no reward model, no labels), same hyperparameters."""
     teacher: str = "oracle"
@@ -159,6 +162,8 @@ class TrainConfig:
             raise ValueError("--exploration-bonus is added to r_hat; --true-reward has none: pass one of them")
         if self.exploration_bonus > 0 and self.ensemble < 2:
             raise ValueError("--exploration-bonus needs --ensemble 2 or more (it is the members' disagreement)")
+        if self.clip_reuse is not None and self.clip_reuse < 1:
+            raise ValueError(f"--clip-reuse must be at least 1 (pairs per clip), got {self.clip_reuse}")
         if self.tie_tolerance is not None and not math.isfinite(self.tie_tolerance):
             raise ValueError(f"--tie-tolerance must be a finite number, got {self.tie_tolerance}")
         if self.teacher != "oracle" and self.true_reward:

@@ -185,9 +185,10 @@ def make_learner(
             store=store,
             on_ask=on_ask,
         )
-    selector: PairSelector = RandomPairs()
+    max_uses = config.clip_reuse or (1 if config.teacher == "human" else None)
+    selector: PairSelector = RandomPairs(max_uses)
     if config.selection == "disagreement" and config.ensemble > 1:  # one member cannot disagree with itself
-        selector = DisagreementPairs(model.predict_preferences)
+        selector = DisagreementPairs(model.predict_preferences, max_uses=max_uses)
     schedule = label_schedule(
         config.labels, config.steps, config.online_labels, config.initial_label_fraction, config.label_decay_steps
     )

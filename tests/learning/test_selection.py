@@ -45,3 +45,49 @@ def test_disagreement_draws_oversample_candidates(clip):
 def test_needs_two_clips(clip):
     with pytest.raises(ValueError, match="two clips"):
         RandomPairs().select([clip([1.0])], 1, np.random.default_rng(0))
+
+
+def _disagrees_on(odd):
+    """A fake ensemble that disagrees only on pairs showing clip ``odd``, more the higher the other clip."""
+
+    def predict(lefts, rights):
+        spread = [
+            0.2 + 0.01 * (a.true_return + b.true_return) if odd in (a.true_return, b.true_return) else 0.0
+            for a, b in zip(lefts, rights)
+        ]
+        return np.array([[0.5 + (m - 1) * s for s in spread] for m in range(3)])
+
+    return predict
+
+
+def test_max_uses_shows_an_odd_clip_once(clip):
+    clips = [clip([float(i)]) for i in range(10)]
+    ranked = DisagreementPairs(_disagrees_on(7)).select(clips, 5, np.random.default_rng(1))
+    assert all(7 in (p.left, p.right) for p in ranked)  # what a person saw: one clip in every pair
+
+    pairs = DisagreementPairs(_disagrees_on(7), max_uses=1).select(clips, 5, np.random.default_rng(1))
+    shown = [i for p in pairs for i in (p.left, p.right)]
+    assert len(pairs) == 5
+    assert shown.count(7) == 1
+    assert 7 in (pairs[0].left, pairs[0].right)  # the most informative pair still comes first
+    assert pairs[0].score == max(p.score for p in ranked)
+    assert len(set(shown)) == 10  # 5 pairs, 10 different clips
+
+
+def test_max_uses_allows_that_many(clip):
+    clips = [clip([float(i)]) for i in range(10)]
+    pairs = DisagreementPairs(_disagrees_on(7), max_uses=2).select(clips, 4, np.random.default_rng(1))
+    shown = [i for p in pairs for i in (p.left, p.right)]
+    assert shown.count(7) == 2
+    assert max(shown.count(i) for i in shown) == 2
+    random_pairs = RandomPairs(max_uses=1).select(clips, 5, np.random.default_rng(0))
+    assert len({i for p in random_pairs for i in (p.left, p.right)}) == 10
+    with pytest.raises(ValueError, match="max_uses"):
+        RandomPairs(max_uses=0)
+
+
+def test_max_uses_still_returns_n_pairs_when_clips_run_out(clip):
+    clips = [clip([float(i)]) for i in range(3)]
+    pairs = RandomPairs(max_uses=1).select(clips, 4, np.random.default_rng(0))
+    assert len(pairs) == 4
+    assert all(p.left != p.right for p in pairs)
