@@ -21,7 +21,7 @@ How each number is measured:
   when it stored the pair it chose) to the later of its two ``<clip id>.mp4`` files getting its final name
   (the file's ctime, which the renderer's rename from a temporary name sets: the video is complete from that
   moment). A thread polling the clip folder every 10 ms checks that the files were indeed visible then, and
-  after the runs every video is decoded with ffmpeg to check that it plays. The renderer keeps only a few pairs
+  after the runs every video is decoded (PyAV) to check that it plays. The renderer keeps only a few pairs
   ahead of the labelers rendered, so pairs of the initial batch (25% of the budget, asked at once) wait for
   labelers by design; they are reported apart from the pairs chosen during RL. A pair's latency includes the
   pairs the renderer had to finish first, so the table also splits it: pairs chosen while the renderer had
@@ -47,7 +47,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-import imageio_ffmpeg
+import av
 import numpy as np
 from labeling_load import TEACHERS, Request, run_side_by_side
 
@@ -78,12 +78,12 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
 
 def plays(path: Path) -> bool:
-    """Whether ffmpeg decodes at least one frame of the video."""
+    """Whether the video decodes to at least one frame."""
     try:
-        frames, _ = imageio_ffmpeg.count_frames_and_secs(str(path))
-    except (RuntimeError, OSError):
+        with av.open(str(path)) as container:
+            return next(container.decode(video=0), None) is not None
+    except (av.FFmpegError, OSError):
         return False
-    return frames > 0
 
 
 def pair_row(query: tuple, clip_dir: Path, first_seen: dict[int, float], playable: dict[Path, bool]) -> Row:
@@ -107,7 +107,7 @@ def pair_row(query: tuple, clip_dir: Path, first_seen: dict[int, float], playabl
 
 
 def read_pairs(human: RunFiles, first_seen: dict[int, float]) -> list[Row]:
-    """Every pair of the human run's database, its videos decoded with ffmpeg."""
+    """Every pair of the human run's database, its videos decoded (PyAV)."""
     with closing(sqlite3.connect(f"file:{human.db}?mode=ro", uri=True)) as db:
         queries = db.execute(
             "SELECT id, left_clip, right_clip, timestep, created_at, rendered_at FROM queries ORDER BY id"
@@ -258,7 +258,7 @@ def tally_lines(
     return [
         f"Pairs chosen: {len(pair_rows)} ({len(pair_rows) / chosen_span:.2f}/s over the human run's training); "
         f"rendered: {len(rendered_rows)} ({len(rendered_rows) / render_span:.2f}/s from the first pair chosen to "
-        f"the last rendered); with a video ffmpeg cannot "
+        f"the last rendered); with a video that does not "
         f"decode: {len(not_playing)}. The clip-folder poller saw a pair's videos "
         f"{percentiles(seen_lag)['max'] * MS:.0f} ms after their ctime at most (it polls every 10 ms).",
         f"Labelers: {answered} answers accepted, {nexts} next-pair calls ({nexts_with_pair} got a pair; "

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PURE = ("prefrl.segment", "prefrl.preference", "prefrl.store", "prefrl.run_dir")
 PURE_PACKAGES = ("prefrl.learning", "prefrl.teachers", "prefrl.behaviours")
 ADAPTERS = ("prefrl.rl", "prefrl.envs")
-SIMULATOR = {"gymnasium", "stable_baselines3", "mujoco", "imageio", "imageio_ffmpeg"}
+SIMULATOR = {"gymnasium", "stable_baselines3", "mujoco", "imageio", "av"}
 SCIENTIFIC = {"numpy", "torch"}
 STDLIB = set(sys.stdlib_module_names) | {"__future__"}
 

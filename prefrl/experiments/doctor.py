@@ -3,7 +3,7 @@
     prefrl doctor          # one line per check; exit status 1 if a run could not work here
 
 Checked: the versions of what prefrl runs on; torch's build (a CUDA build is gigabytes a laptop does not need)
-and its threads; rendering one frame headless with this ``MUJOCO_GL``; encoding a video with ffmpeg; a short
+and its threads; rendering one frame headless with this ``MUJOCO_GL``; encoding a video with libx264 (PyAV); a short
 rollout of the task; and, for the labeling page's browser tests only, Chromium and Playwright.
 """
 
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from prefrl.config import DoctorConfig
 
-PACKAGES = ("torch", "numpy", "gymnasium", "mujoco", "stable-baselines3", "imageio", "imageio-ffmpeg", "fastapi")
+PACKAGES = ("torch", "numpy", "gymnasium", "mujoco", "stable-baselines3", "imageio", "av", "fastapi")
 
 
 @dataclass(frozen=True)
@@ -100,13 +100,13 @@ def video_encoding() -> Check:
     try:
         from prefrl.rl.render import write_video
     except (ImportError, RuntimeError) as e:  # the renderer's module loads MuJoCo
-        return Check("video (ffmpeg)", False, f"not tried: MuJoCo does not load ({e})", "see the rendering check")
+        return Check("video (H.264)", False, f"not tried: MuJoCo does not load ({e})", "see the rendering check")
     with tempfile.TemporaryDirectory() as tmp:
         try:
             path = write_video(np.zeros((4, 64, 64, 3), np.uint8), Path(tmp) / "check.mp4", fps=10)
-        except Exception as e:  # imageio raises plain exceptions when ffmpeg is missing or broken
-            return Check("video (ffmpeg)", False, f"{type(e).__name__}: {e}", "pip install imageio-ffmpeg")
-        return Check("video (ffmpeg)", True, f"H.264 mp4 written ({path.stat().st_size} bytes)")
+        except Exception as e:  # PyAV's errors when its libx264 is missing or broken
+            return Check("video (H.264)", False, f"{type(e).__name__}: {e}", "pip install --force-reinstall av")
+        return Check("video (H.264)", True, f"H.264 mp4 written ({path.stat().st_size} bytes)")
 
 
 def rollout(env_id: str) -> Check:

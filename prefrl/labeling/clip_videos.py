@@ -3,7 +3,7 @@
 Only pairs about to be served are rendered (``LabelQueue.to_render``: a few ahead of the labelers, in serving
 order), from the simulator states stored with each clip, into ``<clip folder>/<clip id>.mp4``. The two clips of
 a pair are rendered and encoded at the same time, one on the worker's thread and one on a helper thread with a
-renderer of its own (MuJoCo and ffmpeg release the GIL, so a pair takes about the time of one clip when a core is
+renderer of its own (MuJoCo and libx264 release the GIL, so a pair takes about the time of one clip when a core is
 free). A video is written to a temporary name and renamed, so the page never gets half a file; the pair becomes
 servable only once both of its videos are in place.
 """

@@ -69,8 +69,9 @@ while time.time() - start < 3:
 def test_writing_videos_in_a_thread_never_hangs_a_matmul_elsewhere(tmp_path):
     """The labeling page's renderer thread writes clips while the trainer multiplies matrices.
 
-    A fork() while OpenBLAS's threads work for another thread left that matmul spinning forever; before the fix
-    this script hung within a few seconds every time (on a machine with more than one CPU).
+    A fork() while OpenBLAS's threads work for another thread left that matmul spinning forever: when videos were
+    encoded by an ffmpeg process started from that thread, this script hung within a few seconds every time (on a
+    machine with more than one CPU). Videos are now encoded in-process; this guards against a fork coming back.
     """
     subprocess.run([sys.executable, "-c", WRITE_WHILE_MULTIPLYING, str(tmp_path / "clip.mp4")], check=True, timeout=60)
 
@@ -94,3 +95,17 @@ def test_no_opengl_gives_a_clear_error(monkeypatch):
     monkeypatch.setattr(render, "ClipRenderer", broken)
     with pytest.raises(RenderingUnavailable, match="eglInitialize.*MUJOCO_GL=osmesa"):
         open_renderer("prefrl/Hopper-v0", 64, 64, pretty=False)
+
+
+def test_mp4_of_odd_sized_frames_plays_with_every_frame(tmp_path):
+    # yuv420p needs an even width and height: the last row and column are repeated, no frame is dropped
+    frames = np.zeros((7, 33, 45, 3), np.uint8)
+    frames[:, :, :, 0] = np.arange(7)[:, None, None] * 30  # each frame a different red
+    path = write_video(iter(frames), tmp_path / "odd.mp4", fps=40, preset="ultrafast")
+    decoded = iio.imread(path, plugin="pyav")
+    assert decoded.shape == (7, 34, 46, 3)
+    assert (
+        np.abs(decoded[:, :33, :45, 0].astype(int).mean(axis=(1, 2)) - frames[:, :, :, 0].mean(axis=(1, 2))).max() < 8
+    )
+    with pytest.raises(ValueError, match="no frames"):
+        write_video([], tmp_path / "empty.mp4", fps=40)
