@@ -253,8 +253,8 @@ class SweepConfig:
     conditions: tuple[str, ...] = ("true", "350", "700", "1400")
     """'true' (PPO on the true reward) or a label budget, with optional ablations and teacher:
     700+random-queries, 700+no-ensemble, 700+no-online-queries, 700+no-regularization, 700+single-step,
-    700+regression, prefrl's 700+explore (--exploration-bonus 1), 700@mistake:eps=0.1. Comma- or
-    space-separated."""
+    700+regression, prefrl's 700+explore (--exploration-bonus 1) and 700+distinct-clips (--clip-reuse 1),
+    700@mistake:eps=0.1. Comma- or space-separated."""
     seeds: int = 3
     """Seeds 0..N-1 of every task and condition (paired: seed k of every condition starts alike)."""
     steps: int = 1_000_000

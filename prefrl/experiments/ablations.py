@@ -7,9 +7,10 @@
     prefrl train --env prefrl/Hopper-v1 --labels 700 --clip-steps 1           # single-step segments
     prefrl train --env prefrl/Hopper-v1 --labels 700 --reward-objective regression   # regression on true returns
 
-and one of prefrl's own, not in the paper:
+and two of prefrl's own, not in the paper:
 
     prefrl train --env prefrl/Hopper-v1 --labels 700 --exploration-bonus 1    # explore: r_hat + disagreement
+    prefrl train --env prefrl/Hopper-v1 --labels 700 --clip-reuse 1           # distinct-clips: no clip in two pairs
 
 ``Ablation`` names them (the sweep's conditions use these names) and knows the ``prefrl train`` switches that
 turn each on; ``prefrl.experiments.learner`` derives the reward trainer's and the label schedule's settings from
@@ -22,7 +23,7 @@ import enum
 
 
 class Ablation(enum.Enum):
-    """One of the paper's six ablations, or prefrl's ``explore`` variant; the value is its name on the command
+    """One of the paper's six ablations, or one of prefrl's variants; the value is its name on the command
     line."""
 
     RANDOM_QUERIES = "random-queries"
@@ -32,6 +33,7 @@ class Ablation(enum.Enum):
     SINGLE_STEP = "single-step"
     REGRESSION = "regression"
     EXPLORE = "explore"  # not in the paper: prefrl's exploration bonus (RUNE)
+    DISTINCT_CLIPS = "distinct-clips"  # not in the paper: each clip in at most one pair of a batch
 
     @property
     def train_args(self) -> tuple[str, ...]:
@@ -61,6 +63,7 @@ _TRAIN_ARGS = {
     Ablation.SINGLE_STEP: ("--clip-steps", "1"),
     Ablation.REGRESSION: ("--reward-objective", "regression"),
     Ablation.EXPLORE: ("--exploration-bonus", "1"),
+    Ablation.DISTINCT_CLIPS: ("--clip-reuse", "1"),
 }
 _DESCRIPTIONS = {
     Ablation.RANDOM_QUERIES: "pairs chosen uniformly at random instead of by ensemble disagreement",
@@ -70,4 +73,5 @@ _DESCRIPTIONS = {
     Ablation.SINGLE_STEP: "clips of a single step instead of 1.5 s",
     Ablation.REGRESSION: "r_hat regressed on the clips' true returns instead of fitted to the comparisons",
     Ablation.EXPLORE: "not in the paper: the policy trains on r_hat plus the ensemble's disagreement (RUNE)",
+    Ablation.DISTINCT_CLIPS: "not in the paper: no clip in two pairs of one batch (the human teacher's default)",
 }
