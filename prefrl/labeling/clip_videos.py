@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -34,15 +34,19 @@ def video_path(clip_dir: Path, clip_id: int) -> Path:
     return clip_dir / f"{clip_id}.mp4"
 
 
-def render_frames(renderer: ClipRenderer, qpos: np.ndarray, qvel: np.ndarray) -> tuple[np.ndarray, float]:
-    """One clip's frames (one per step) and the frame rate that plays them in ``ON_SCREEN_SECONDS``."""
-    return renderer.render(qpos, qvel), min(renderer.fps, len(qpos) / ON_SCREEN_SECONDS)
+def clip_fps(renderer: ClipRenderer, steps: int) -> float:
+    """The frame rate that plays a clip of ``steps`` frames (one per step) in ``ON_SCREEN_SECONDS``."""
+    return min(renderer.fps, steps / ON_SCREEN_SECONDS)
 
 
-def encode_clip(frames: np.ndarray, fps: float, path: Path) -> Path:
+def encode_clip(frames: Iterable[np.ndarray], fps: float, path: Path) -> Path:
     """Encode frames to an mp4 at ``path``, atomically (x264 "ultrafast": short clips, latency first)."""
     tmp = path.with_name(f".{path.stem}.{os.getpid()}-{threading.get_ident()}.tmp.mp4")  # two renderers never share one
-    write_video(frames, tmp, fps=fps, preset="ultrafast")
+    try:
+        write_video(frames, tmp, fps=fps, preset="ultrafast")
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # no half-written video left beside the clips
+        raise
     tmp.replace(path)
     return path
 
@@ -50,8 +54,8 @@ def encode_clip(frames: np.ndarray, fps: float, path: Path) -> Path:
 def render_clip(renderer: ClipRenderer, store: PreferenceStore, clip_id: int, path: Path) -> None:
     """Render one stored clip and encode it to ``path``."""
     clip = store.clip(clip_id)
-    frames, fps = render_frames(renderer, clip.qpos, clip.qvel)
-    encode_clip(frames, fps, path)
+    # Each frame is encoded as soon as it is drawn (16 ms a clip sooner than drawing all, then encoding).
+    encode_clip(renderer.frames(clip.qpos, clip.qvel), clip_fps(renderer, len(clip.qpos)), path)
 
 
 class _HelperThread:

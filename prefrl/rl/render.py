@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -59,7 +59,7 @@ class ClipRenderer:
     Args:
         env_id: A registered prefrl task.
         width, height: Frame size in pixels.
-        pretty: Keep shadows, reflections and anti-aliasing (about 10x slower on a CPU renderer).
+        pretty: Keep shadows, reflections, the skybox and anti-aliasing (about 10x slower on a CPU renderer).
     """
 
     def __init__(self, env_id: str, width: int = 320, height: int = 240, pretty: bool = False):
@@ -78,6 +78,8 @@ class ClipRenderer:
         if not pretty:
             self.renderer.scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = False
             self.renderer.scene.flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = False
+            # A black sky instead of the skybox's dark grey-blue: 0.5 of 4 ms a frame (docs/BENCHMARKS.md 23).
+            self.renderer.scene.flags[mujoco.mjtRndFlag.mjRND_SKYBOX] = False
         self.camera = self._camera(env_id, model)
 
     def _camera(self, env_id: str, model: mujoco.MjModel) -> mujoco.MjvCamera:
@@ -105,12 +107,15 @@ class ClipRenderer:
 
     def render(self, qpos: np.ndarray, qvel: np.ndarray) -> np.ndarray:
         """Frames ``[T, height, width, 3]`` (uint8) for states ``qpos [T, nq]``, ``qvel [T, nv]``."""
-        frames = []
+        return np.stack(list(self.frames(qpos, qvel)))
+
+    def frames(self, qpos: np.ndarray, qvel: np.ndarray) -> Iterator[np.ndarray]:
+        """The frames of ``render``, one at a time as they are drawn (an encoder can take each while the next is
+        drawn)."""
         for p, v in zip(qpos, qvel):
             self.sim.set_state(p, v)  # type: ignore[attr-defined]
             self.renderer.update_scene(self.sim.data, camera=self.camera)  # type: ignore[attr-defined]
-            frames.append(self.renderer.render())
-        return np.stack(frames)
+            yield self.renderer.render()
 
     def close(self) -> None:
         """Free the GL context, then the env (the other order can leave later frames black)."""
@@ -184,7 +189,7 @@ def write_episodes(
         The number of frames written and their rate (frames per second of real time).
     """
     every = frame_stride(renderer.fps, max_fps)
-    frames = (frame for qpos, qvel in episodes for frame in renderer.render(qpos[::every], qvel[::every]))
+    frames = (frame for qpos, qvel in episodes for frame in renderer.frames(qpos[::every], qvel[::every]))
     write_video(frames, path, fps=renderer.fps / every)
     return sum(math.ceil(len(qpos) / every) for qpos, _ in episodes), renderer.fps / every
 

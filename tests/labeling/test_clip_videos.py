@@ -3,9 +3,10 @@
 import time
 
 import imageio.v3 as iio
+import numpy as np
 import pytest
 
-from prefrl.labeling.clip_videos import ClipVideoWorker
+from prefrl.labeling.clip_videos import ClipVideoWorker, encode_clip
 from prefrl.labeling.queue import LabelQueue
 from prefrl.store import PreferenceStore
 
@@ -48,3 +49,17 @@ def test_a_renderer_that_cannot_start_says_why_at_once(hopper_run):
     with pytest.raises(OSError):
         LabelServer(run, port=0).start()
     assert time.monotonic() - start < 10  # not after the 30 s start-up timeout
+
+
+def test_a_clip_that_fails_while_drawn_leaves_no_file(tmp_path):
+    """Frames are encoded as they are drawn: a renderer failing mid-clip leaves neither the video nor a
+    temporary file."""
+
+    def frames():
+        for i in range(30):
+            yield np.full((120, 160, 3), 8 * i, np.uint8)
+        raise RuntimeError("the GL context was lost")
+
+    with pytest.raises(RuntimeError, match="GL context"):
+        encode_clip(frames(), 20.0, tmp_path / "5.mp4")
+    assert list(tmp_path.iterdir()) == []
