@@ -109,6 +109,10 @@ class TrainConfig:
     exploration_decay: float = 3e-6
     """With --exploration-bonus: the bonus shrinks by this fraction per timestep (3e-6: to 41% at 300k steps, 5%
     at 1M)."""
+    pretrain_steps: int = 0
+    """Not in the paper: train the policy for this many timesteps to visit diverse states (k-NN state entropy,
+    PEBBLE) before the first labels are asked, so they compare more than the random policy lying on the floor;
+    the label schedule starts after them. 0: the paper's start, labels about the random policy."""
     reward_objective: Literal["comparisons", "regression"] = "comparisons"
     """Fit r_hat to the comparisons (paper), or regress it on the clips' true returns (ablation)."""
     reward_fit_steps_initial: int = 400
@@ -164,6 +168,10 @@ class TrainConfig:
             raise ValueError("--exploration-bonus needs --ensemble 2 or more (it is the members' disagreement)")
         if self.clip_reuse is not None and self.clip_reuse < 1:
             raise ValueError(f"--clip-reuse must be at least 1 (pairs per clip), got {self.clip_reuse}")
+        if not 0 <= self.pretrain_steps < self.steps:
+            raise ValueError(f"--pretrain-steps must be in [0, --steps), got {self.pretrain_steps}")
+        if self.pretrain_steps > 0 and self.true_reward:
+            raise ValueError("--pretrain-steps comes before the first labels; --true-reward asks none: pass one")
         if self.tie_tolerance is not None and not math.isfinite(self.tie_tolerance):
             raise ValueError(f"--tie-tolerance must be a finite number, got {self.tie_tolerance}")
         if self.teacher != "oracle" and self.true_reward:
@@ -253,8 +261,8 @@ class SweepConfig:
     conditions: tuple[str, ...] = ("true", "350", "700", "1400")
     """'true' (PPO on the true reward) or a label budget, with optional ablations and teacher:
     700+random-queries, 700+no-ensemble, 700+no-online-queries, 700+no-regularization, 700+single-step,
-    700+regression, prefrl's 700+explore (--exploration-bonus 1) and 700+distinct-clips (--clip-reuse 1),
-    700@mistake:eps=0.1. Comma- or space-separated."""
+    700+regression, prefrl's 700+explore (--exploration-bonus 1), 700+distinct-clips (--clip-reuse 1) and
+    700+pretrain (--pretrain-steps 100000), 700@mistake:eps=0.1. Comma- or space-separated."""
     seeds: int = 3
     """Seeds 0..N-1 of every task and condition (paired: seed k of every condition starts alike)."""
     steps: int = 1_000_000

@@ -121,6 +121,17 @@ def test_ablation_switches_and_an_imperfect_teacher(tmp_path):
         assert con.execute("SELECT MAX(timestep) FROM queries").fetchone() == (0,)  # all asked before RL
 
 
+def test_pretraining_comes_before_the_first_labels(tmp_path):
+    out = tmp_path / "pretrained"
+    args = ["--env", "prefrl/Reacher-v0", "--labels", "12", "--steps", "6144", "--pretrain-steps", "2048"]
+    result = prefrl("train", *args, "--out", out, "--no-progress", "--no-video")
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(out / "preferences.sqlite") as con:
+        assert con.execute("SELECT MIN(timestep) FROM queries").fetchone() == (2048,)  # none about the random policy
+        assert con.execute("SELECT COUNT(*) FROM answers").fetchone() == (12,)
+    assert json.loads((out / "config.json").read_text())["pretrain_steps"] == 2048
+
+
 @pytest.mark.parametrize(
     "args,message",
     [
@@ -142,6 +153,8 @@ def test_ablation_switches_and_an_imperfect_teacher(tmp_path):
         (["--exploration-bonus", "1", "--exploration-decay", "1"], "--exploration-decay must be in [0, 1)"),
         (["--exploration-bonus", "1", "--ensemble", "1"], "--exploration-bonus needs --ensemble 2 or more"),
         (["--exploration-bonus", "1", "--true-reward"], "--true-reward has none"),
+        (["--pretrain-steps", "5000", "--steps", "5000"], "--pretrain-steps must be in [0, --steps)"),
+        (["--pretrain-steps", "2048", "--true-reward"], "--true-reward asks none"),
         (["--teacher", "mistake:eps=0.1", "--tie-tolerance", "0.1"], "--tie-tolerance applies to the oracle"),
         (["--teacher", "human", "--label-host", "no.such.host.invalid"], "--label-host no.such.host.invalid"),
     ],

@@ -190,7 +190,12 @@ def make_learner(
     if config.selection == "disagreement" and config.ensemble > 1:  # one member cannot disagree with itself
         selector = DisagreementPairs(model.predict_preferences, max_uses=max_uses)
     schedule = label_schedule(
-        config.labels, config.steps, config.online_labels, config.initial_label_fraction, config.label_decay_steps
+        config.labels,
+        config.steps,
+        config.online_labels,
+        config.initial_label_fraction,
+        config.label_decay_steps,
+        config.pretrain_steps,
     )
     clip_steps = config.clip_steps or spec.clip_steps
     return PreferenceLearner(store, model, trainer, teacher, selector, schedule, clip_steps, rng)
@@ -220,7 +225,8 @@ def label_schedule(
     online_labels: bool = True,
     initial_fraction: float = LabelSchedule.initial_fraction,
     decay_steps: float = LabelSchedule.decay_steps,
+    start_step: int = 0,
 ) -> LabelSchedule:
     """The paper's schedule (a fraction up front, then decaying as d / (T + d)), or, without online labels (the
-    "no online queries" ablation), all of them up front."""
-    return LabelSchedule(labels, steps, initial_fraction if online_labels else 1.0, decay_steps)
+    "no online queries" ablation), all of them up front; from ``start_step`` on (after any pre-training)."""
+    return LabelSchedule(labels, steps, initial_fraction if online_labels else 1.0, decay_steps, start_step)

@@ -3,6 +3,7 @@
     prefrl train --env prefrl/Hopper-v0 --labels 700 --steps 1000000 --seed 0
 
 1. Ask for 25% of the label budget about clips of the randomly initialised policy; fit r_hat to the answers.
+   (With ``--pretrain-steps N``, not in the paper: first N timesteps of PPO on a state-entropy reward, then ask.)
 2. Repeat until ``steps``: one PPO iteration on the current r_hat; cut clips from the episodes it just
    completed; ask about the pairs the ensemble disagrees on most, as many as the schedule says are due;
    add whatever answers have arrived (never waiting for them) and refit r_hat.
@@ -29,6 +30,7 @@ import numpy as np
 import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.logger import TensorBoardOutputFormat, configure
+from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import VecNormalize
 from threadpoolctl import threadpool_limits
@@ -54,6 +56,7 @@ from prefrl.learning.reward_model import DisagreementBonus, EnsembleRewardFn
 from prefrl.rl.agent import collect_episodes, make_agent, rollout
 from prefrl.rl.hyperparams import ppo_hyperparams
 from prefrl.rl.render import render_video
+from prefrl.rl.state_entropy import PretrainingReward, StateEntropyReward
 from prefrl.rl.vec_env import make_vec_env
 from prefrl.run_dir import RunFiles
 from prefrl.segment import Segment
@@ -122,7 +125,11 @@ def train_in(files: RunFiles, teacher: Teacher | None) -> None:
         if (reward_fn is not None and config.exploration_bonus > 0)
         else None
     )
-    venv, recorder = make_vec_env(config.env, hp, config.seed, bonus or reward_fn)
+    policy_reward = bonus or reward_fn
+    pretraining = None
+    if policy_reward is not None and config.pretrain_steps > 0:
+        pretraining = PretrainingReward(StateEntropyReward(), policy_reward, config.pretrain_steps)
+    venv, recorder = make_vec_env(config.env, hp, config.seed, pretraining or policy_reward)
     agent = load_agent(files, venv, force_reset=runtime is None) if resuming else make_agent(hp, venv, config.seed)
     agent.set_logger(configure(str(files.tensorboard), ["tensorboard"]))
     log_config_text(agent, files.config.read_text())
@@ -138,15 +145,18 @@ def train_in(files: RunFiles, teacher: Teacher | None) -> None:
         saved_recent, saved_returns = continue_from(runtime, agent, venv, recorder)
         recent.extend(saved_recent)
         last_returns.extend(saved_returns)
+    if pretraining is not None:
+        pretraining.timestep = agent.num_timesteps
     metrics = CsvLog(files.metrics, METRICS_FIELDS, append=resuming)
     episodes_log = CsvLog(files.episodes, EPISODES_FIELDS, append=resuming)
 
-    # 1. Labels about the randomly initialised policy, before RL starts.
+    # 1. Labels about the randomly initialised policy, before RL starts (after pre-training, in the loop below).
     if learner is not None and not resuming:
         asked = start_over(learner, config, files, human=teacher is not None or config.teacher == "human")
-        recent.extend(collect_episodes(agent, venv, recorder, hp.rollout_steps, spec.horizon))
-        learner.ask(list(recent), learner.schedule.initial_labels - asked, timestep=0)
-        learner.collect_and_fit(config.reward_fit_steps_initial, config.reward_fit_steps_per_label)
+        if pretraining is None:
+            recent.extend(collect_episodes(agent, venv, recorder, hp.rollout_steps, spec.horizon))
+            learner.ask(list(recent), learner.schedule.initial_labels - asked, timestep=0)
+            learner.collect_and_fit(config.reward_fit_steps_initial, config.reward_fit_steps_per_label)
 
     # 2. RL on the current r_hat, asking and learning as it goes.
     next_checkpoint = (agent.num_timesteps // config.checkpoint_every + 1) * config.checkpoint_every
@@ -161,6 +171,10 @@ def train_in(files: RunFiles, teacher: Teacher | None) -> None:
     while agent.num_timesteps < config.steps:
         if bonus is not None:
             bonus.timestep = agent.num_timesteps
+        if pretraining is not None and pretraining.pretraining_now:
+            pretraining.timestep = agent.num_timesteps
+            if not pretraining.pretraining_now:  # r_hat pays from here on: forget the returns' scale so far
+                venv.ret_rms, venv.returns = RunningMeanStd(shape=()), np.zeros(venv.num_envs)
         agent.learn(hp.rollout_steps, reset_num_timesteps=False)
         check_finite(agent, config.env)
         finished = recorder.pop_episodes()

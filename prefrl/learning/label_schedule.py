@@ -20,12 +20,15 @@ class LabelSchedule:
         total_steps: Length of the run in agent timesteps.
         initial_fraction: Fraction asked before RL starts (0.25 in the paper).
         decay_steps: The rate's time constant (2e6 in the paper).
+        start_step: No labels before this timestep; the schedule runs from it as the paper's runs from 0 (not in
+            the paper: prefrl's unsupervised pre-training comes first).
     """
 
     budget: int
     total_steps: int
     initial_fraction: float = 0.25
     decay_steps: float = 2e6
+    start_step: int = 0
 
     def __post_init__(self) -> None:
         if self.budget < 1:
@@ -34,16 +37,21 @@ class LabelSchedule:
             raise ValueError(f"the number of steps must be positive, got {self.total_steps}")
         if not 0.0 <= self.initial_fraction <= 1.0:
             raise ValueError(f"initial_fraction must be in [0, 1], got {self.initial_fraction}")
+        if not 0 <= self.start_step < self.total_steps:
+            raise ValueError(f"start_step must be in [0, total_steps), got {self.start_step}")
 
     @property
     def initial_labels(self) -> int:
-        """Labels asked from the random policy before RL starts."""
+        """Labels asked from the random policy before RL starts (at ``start_step``)."""
         return round(self.budget * self.initial_fraction)
 
     def labels_due(self, timestep: int) -> int:
         """Total labels that should have been asked for by ``timestep`` (non-decreasing, ends at ``budget``)."""
         if timestep >= self.total_steps:
             return self.budget
+        if timestep < self.start_step:
+            return 0
         rest = self.budget - self.initial_labels
-        spent = math.log1p(max(timestep, 0) / self.decay_steps) / math.log1p(self.total_steps / self.decay_steps)
+        elapsed, total = timestep - self.start_step, self.total_steps - self.start_step
+        spent = math.log1p(elapsed / self.decay_steps) / math.log1p(total / self.decay_steps)
         return self.initial_labels + math.floor(rest * spent)

@@ -42,3 +42,15 @@ def test_a_long_decay_spreads_the_labels_evenly():
 def test_rejects_non_positive(budget, steps):
     with pytest.raises(ValueError, match="must be positive"):
         LabelSchedule(budget, steps)
+
+
+def test_after_pretraining_the_schedule_runs_as_from_zero():
+    paper = LabelSchedule(700, 900_000)
+    late = LabelSchedule(700, 1_000_000, start_step=100_000)
+    assert late.labels_due(0) == late.labels_due(99_999) == 0
+    assert [late.labels_due(100_000 + t) for t in (0, 300_000, 899_999)] == [
+        paper.labels_due(t) for t in (0, 300_000, 899_999)
+    ]
+    assert late.labels_due(1_000_000) == 700
+    with pytest.raises(ValueError, match="start_step"):
+        LabelSchedule(700, 1_000, start_step=1_000)
