@@ -10,10 +10,13 @@ servable only once both of its videos are in place.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from multiprocessing.queues import SimpleQueue
 from pathlib import Path
 
 import numpy as np
@@ -175,6 +178,78 @@ class ClipVideoWorker(threading.Thread):
 
     def _fail(self, error: Exception) -> None:
         self.error = error
-        self.ready.set()
-        if self.on_error is not None:
+        if self.on_error is not None:  # before ``ready``: whoever waits on it then finds the error
             self.on_error(error)
+        self.ready.set()
+
+
+class ClipVideoProcess:
+    """A ``ClipVideoWorker`` in a process of its own, with the same controls (``start``, ``ready``, ``error``,
+    ``wake``, ``stop``, ``join``).
+
+    In the trainer's process the renderer's Python shares the trainer's GIL: next to a renderer thread keeping
+    pace with 4 labelers, PPO trained 22% slower; next to this process, 10% (docs/BENCHMARKS.md 23). The process
+    is spawned (never forked next to the trainer's threads) and ends when ``stop`` is called or its parent dies.
+    """
+
+    def __init__(
+        self,
+        db_path: Path,
+        clip_dir: Path,
+        ahead: int = 8,
+        width: int = 320,
+        height: int = 240,
+        pretty: bool = False,
+        recheck_seconds: float = 1.0,
+    ):
+        context = multiprocessing.get_context("spawn")
+        self.ready = context.Event()  # set once the renderer works (or failed: see ``error``)
+        self._wake, self._stopping = context.Event(), context.Event()
+        self._errors: SimpleQueue[Exception] = context.SimpleQueue()
+        self._error: Exception | None = None
+        settings = (Path(db_path), Path(clip_dir), ahead, width, height, pretty, recheck_seconds)
+        events = (self._wake, self._stopping, self.ready, self._errors)
+        self._process = context.Process(
+            target=_render_in_child, args=(settings, events), name="prefrl-clip-videos", daemon=True
+        )
+
+    @property
+    def error(self) -> Exception | None:
+        """Why rendering stopped, if it did."""
+        if self._error is None and not self._errors.empty():
+            self._error = self._errors.get()
+        return self._error
+
+    def start(self) -> None:
+        self._process.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._process.join(timeout)
+        if self._process.is_alive():  # stuck in a render: it holds nothing that a kill would lose
+            self._process.kill()
+            self._process.join()
+
+
+def _render_in_child(settings: tuple[Path, Path, int, int, int, bool, float], events: tuple) -> None:
+    """The child of ``ClipVideoProcess``: a ``ClipVideoWorker`` run on its main thread, steered by the parent's
+    events, stopping by itself if the parent dies."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops this one
+    wake, stopping, ready, errors = events
+    worker = ClipVideoWorker(*settings, on_error=errors.put)
+    worker._wake, worker._stopping, worker.ready = wake, stopping, ready
+    parent = multiprocessing.parent_process()
+
+    def watch_parent() -> None:
+        while not stopping.wait(1.0):
+            if parent is not None and not parent.is_alive():
+                worker.stop()
+
+    threading.Thread(target=watch_parent, name="prefrl-watch-parent", daemon=True).start()
+    worker.run()

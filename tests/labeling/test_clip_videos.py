@@ -1,12 +1,17 @@
 """The background renderer: only the pairs about to be served, as H.264 mp4."""
 
+import os
+import shutil
+import signal
+import subprocess
+import sys
 import time
 
 import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from prefrl.labeling.clip_videos import ClipVideoWorker, encode_clip
+from prefrl.labeling.clip_videos import ClipVideoProcess, ClipVideoWorker, encode_clip
 from prefrl.labeling.queue import LabelQueue
 from prefrl.store import PreferenceStore
 
@@ -63,3 +68,61 @@ def test_a_clip_that_fails_while_drawn_leaves_no_file(tmp_path):
     with pytest.raises(RuntimeError, match="GL context"):
         encode_clip(frames(), 20.0, tmp_path / "5.mp4")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_renderer_process_renders_and_reports_like_the_thread(hopper_run):
+    run = hopper_run(pairs=3, clip_steps=20)
+    worker = ClipVideoProcess(run / "preferences.sqlite", run / "clips", ahead=1, width=160, height=120)
+    worker.start()
+    queue = LabelQueue(PreferenceStore.open(run / "preferences.sqlite"))
+    try:
+        assert worker.ready.wait(60) and worker.error is None
+        wait_until_ready(queue, worker, 1)
+        assert sorted(p.name for p in (run / "clips").iterdir()) == ["5.mp4", "6.mp4"]  # pair 3, served first
+    finally:
+        worker.stop()
+        worker.join(10)
+    assert not worker._process.is_alive()
+    shutil.rmtree(run / "clips")
+    (run / "clips").write_text("not a folder")
+    failing = ClipVideoProcess(run / "preferences.sqlite", run / "clips")
+    failing.start()
+    assert failing.ready.wait(60) and isinstance(failing.error, OSError)
+    failing.join(10)
+
+
+PARENT = """
+import sys, time
+from prefrl.labeling.clip_videos import ClipVideoProcess
+worker = ClipVideoProcess(sys.argv[1], sys.argv[2])
+worker.start()
+worker.ready.wait(60)
+print(worker._process.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_the_renderer_process_ends_when_its_parent_is_killed(hopper_run):
+    run = hopper_run(pairs=1)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT, str(run / "preferences.sqlite"), str(run / "clips")], stdout=subprocess.PIPE
+    )
+    child = int(parent.stdout.readline())
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if _has_ended(child):
+            return
+        time.sleep(0.2)
+    os.kill(child, signal.SIGKILL)
+    pytest.fail("the renderer process outlived its killed parent by 15 s")
+
+
+def _has_ended(pid):
+    """Gone, or a zombie waiting for whoever adopted it to reap it."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(") ", 1)[1].startswith("Z")
+    except FileNotFoundError:
+        return True

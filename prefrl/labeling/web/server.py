@@ -19,7 +19,7 @@ import uvicorn
 
 import prefrl.envs
 from prefrl.labeling import DEFAULT_PORT
-from prefrl.labeling.clip_videos import ClipVideoWorker
+from prefrl.labeling.clip_videos import ClipVideoProcess
 from prefrl.labeling.queue import LEASE_SECONDS, STALE_STEPS, LabelQueue
 from prefrl.labeling.web.app import LOOPBACK_NAMES, LabelSite, create_app
 from prefrl.run_dir import RunFiles
@@ -63,7 +63,7 @@ class LabelServer:
         self.store.connection.execute(f"PRAGMA busy_timeout = {int(BUSY_SECONDS * 1000)}")
         self.queue = LabelQueue(self.store, lease_seconds, undo_seconds, stale_steps)
         self.store.set_meta(UNDO_META, repr(float(undo_seconds)))  # the trainer hands over no answer still undoable
-        self.renderer = ClipVideoWorker(self.store.path, files.clips, pretty=pretty)
+        self.renderer = ClipVideoProcess(self.store.path, files.clips, pretty=pretty)
         env_id = self.store.env_id
         site = LabelSite(
             self.queue,
