@@ -68,6 +68,7 @@ def train(
     out: Path | None,
     paper_settings: bool = False,
     exploration_bonus: float = 0.0,
+    pretrain_steps: int = 0,
 ) -> Path:
     """One preference run taught by the behaviour's scripted teacher; returns its run directory."""
     env_id = BEHAVIOURS[behaviour][0]
@@ -81,6 +82,7 @@ def train(
         video=False,
         keep_checkpoints=True,
         exploration_bonus=exploration_bonus,
+        pretrain_steps=pretrain_steps,
     )
     if not paper_settings:
         fraction, decay = RECIPE[behaviour]
@@ -204,6 +206,12 @@ def main() -> None:
         default=0.0,
         help="add this times the reward ensemble's disagreement to r_hat (RUNE; prefrl train --exploration-bonus)",
     )
+    parser.add_argument(
+        "--pretrain-steps",
+        type=int,
+        default=0,
+        help="timesteps of state-entropy RL before the first labels (PEBBLE; prefrl train --pretrain-steps)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="run directory to create (default: runs/<Task>__...)")
     parser.add_argument("--episodes", type=int, default=10, help="evaluation episodes")
@@ -237,6 +245,7 @@ def main() -> None:
         args.out,
         args.paper_settings,
         args.exploration_bonus,
+        args.pretrain_steps,
     )
     result = evaluate(args.behaviour, run_dir, args.episodes, timestep=args.timestep)
     print(json.dumps(result, indent=2))
