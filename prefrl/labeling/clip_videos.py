@@ -1,4 +1,5 @@
-"""``ClipVideoWorker``: renders the videos of the pairs a labeler will see next, in a background thread.
+"""``ClipVideoWorker``: renders the videos of the pairs a labeler will see next, in a background thread;
+``ClipVideoProcess`` runs one in a process of its own (what the labeling page uses).
 
 Only pairs about to be served are rendered (``LabelQueue.to_render``: a few ahead of the labelers, in serving
 order), from the simulator states stored with each clip, into ``<clip folder>/<clip id>.mp4``. The two clips of
@@ -188,8 +189,9 @@ class ClipVideoProcess:
     ``wake``, ``stop``, ``join``).
 
     In the trainer's process the renderer's Python shares the trainer's GIL: next to a renderer thread keeping
-    pace with 4 labelers, PPO trained 22% slower; next to this process, 10% (docs/BENCHMARKS.md 23). The process
-    is spawned (never forked next to the trainer's threads) and ends when ``stop`` is called or its parent dies.
+    pace with 4 labelers, PPO trained 22 to 33% slower; next to this process, 10 to 16% (docs/BENCHMARKS.md 23).
+    The process is spawned (never forked next to the trainer's threads) and ends when ``stop`` is called or its
+    parent dies.
     """
 
     def __init__(
