@@ -11,6 +11,7 @@ servable only once both of its videos are in place.
 
 from __future__ import annotations
 
+import inspect
 import multiprocessing
 import os
 import signal
@@ -19,6 +20,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from multiprocessing.queues import SimpleQueue
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -194,25 +196,20 @@ class ClipVideoProcess:
     parent dies.
     """
 
-    def __init__(
-        self,
-        db_path: Path,
-        clip_dir: Path,
-        ahead: int = 8,
-        width: int = 320,
-        height: int = 240,
-        pretty: bool = False,
-        recheck_seconds: float = 1.0,
-    ):
+    def __init__(self, db_path: Path, clip_dir: Path, **options: Any):
+        """``options``: ``ClipVideoWorker``'s (``ahead``, ``width``, ``height``, ``pretty``, ``recheck_seconds``)."""
+        inspect.signature(ClipVideoWorker).bind(db_path, clip_dir, **options)  # a wrong name fails here, not there
         context = multiprocessing.get_context("spawn")
         self.ready = context.Event()  # set once the renderer works (or failed: see ``error``)
         self._wake, self._stopping = context.Event(), context.Event()
         self._errors: SimpleQueue[Exception] = context.SimpleQueue()
         self._error: Exception | None = None
-        settings = (Path(db_path), Path(clip_dir), ahead, width, height, pretty, recheck_seconds)
         events = (self._wake, self._stopping, self.ready, self._errors)
         self._process = context.Process(
-            target=_render_in_child, args=(settings, events), name="prefrl-clip-videos", daemon=True
+            target=_render_in_child,
+            args=(Path(db_path), Path(clip_dir), options, events),
+            name="prefrl-clip-videos",
+            daemon=True,
         )
 
     @property
@@ -239,12 +236,12 @@ class ClipVideoProcess:
             self._process.join()
 
 
-def _render_in_child(settings: tuple[Path, Path, int, int, int, bool, float], events: tuple) -> None:
+def _render_in_child(db_path: Path, clip_dir: Path, options: dict[str, Any], events: tuple) -> None:
     """The child of ``ClipVideoProcess``: a ``ClipVideoWorker`` run on its main thread, steered by the parent's
     events, stopping by itself if the parent dies."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops this one
     wake, stopping, ready, errors = events
-    worker = ClipVideoWorker(*settings, on_error=errors.put)
+    worker = ClipVideoWorker(db_path, clip_dir, **options, on_error=errors.put)
     worker._wake, worker._stopping, worker.ready = wake, stopping, ready
     parent = multiprocessing.parent_process()
 

@@ -89,6 +89,8 @@ def test_the_renderer_process_renders_and_reports_like_the_thread(hopper_run):
     failing.start()
     assert failing.ready.wait(60) and isinstance(failing.error, OSError)
     failing.join(10)
+    with pytest.raises(TypeError, match="widht"):
+        ClipVideoProcess(run / "preferences.sqlite", run / "clips", widht=160)
 
 
 PARENT = """
