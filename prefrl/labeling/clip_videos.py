@@ -214,9 +214,12 @@ class ClipVideoProcess:
 
     @property
     def error(self) -> Exception | None:
-        """Why rendering stopped, if it did."""
+        """Why rendering stopped, if it did: the error the child reported, or its end if it reported none."""
         if self._error is None and not self._errors.empty():
             self._error = self._errors.get()
+        code = self._process.exitcode
+        if self._error is None and code is not None and not self._stopping.is_set():  # killed, or died unpickling
+            self._error = RuntimeError(f"the clip renderer process ended unexpectedly (exit code {code})")
         return self._error
 
     def start(self) -> None:

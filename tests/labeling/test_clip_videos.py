@@ -80,6 +80,13 @@ def test_the_renderer_process_reports_why_it_stopped(hopper_run):
     assert not failing._process.is_alive()
     with pytest.raises(TypeError, match="widht"):  # a misspelt option fails before any process starts
         ClipVideoProcess(run / "preferences.sqlite", run / "clips", widht=160)
+    (run / "clips").unlink()  # the file in the folder's place
+    killed = ClipVideoProcess(run / "preferences.sqlite", run / "clips")  # a child that dies without a word
+    killed.start()
+    assert killed.ready.wait(60) and killed.error is None
+    os.kill(killed._process.pid, signal.SIGKILL)
+    killed._process.join(10)
+    assert isinstance(killed.error, RuntimeError) and "exit code -9" in str(killed.error)
 
 
 PARENT = """
