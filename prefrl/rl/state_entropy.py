@@ -30,21 +30,21 @@ class StateEntropyReward:
     def __init__(self, k: int = 5, memory: int = 4096):
         if k < 1 or memory <= k:
             raise ValueError(f"need 1 <= k < memory, got k={k}, memory={memory}")
-        self.k, self.memory = k, memory
+        self.k, self.capacity = k, memory
         self._memory: np.ndarray | None = None
         self._size = 0
         self._next = 0
         self._calls = 0
-        self._weights = np.ones(0)
+        self._weights: np.ndarray | None = None  # 1 / each coordinate's variance in the memory
 
     def __call__(self, obs: np.ndarray, actions: np.ndarray) -> np.ndarray:
         obs = np.asarray(obs, dtype=np.float64).reshape(len(obs), -1)
         if self._memory is None:
-            self._memory = np.zeros((self.memory, obs.shape[1]))
+            self._memory = np.zeros((self.capacity, obs.shape[1]))
         seen = self._memory[: self._size]
         if self._size > self.k:
             # Each coordinate's spread, recomputed every 64 calls (it moves slowly; at every call it took 10%).
-            if self._calls % 64 == 0 or len(self._weights) != obs.shape[1]:
+            if self._weights is None or self._calls % 64 == 0:
                 self._weights = 1.0 / (seen.std(axis=0) + 1e-6) ** 2
             w = self._weights
             squared = (obs**2 @ w)[:, None] + (seen**2 @ w)[None] - 2 * (obs * w) @ seen.T
