@@ -47,6 +47,8 @@ class PPOOverrides:
     """PPO's clipping range."""
     max_grad_norm: float | None = None
     """Gradient norm clipping."""
+    log_std_init: float | None = None
+    """Log of the policy's initial action noise (SB3's default 0: std 1)."""
 
     def changes(self) -> dict[str, float]:
         """The settings given, by name."""

@@ -139,7 +139,7 @@ def main() -> None:
     agent = PPO(
         "MlpPolicy", venv, n_steps=hp.n_steps, batch_size=hp.batch_size, n_epochs=hp.n_epochs, gamma=hp.gamma,
         gae_lambda=hp.gae_lambda, ent_coef=hp.ent_coef, learning_rate=hp.learning_rate, seed=args.seed,
-        policy_kwargs={"net_arch": list(hp.net_arch)},
+        policy_kwargs={"net_arch": list(hp.net_arch), "log_std_init": hp.log_std_init},
     )  # fmt: skip
     agent.learn(args.steps, callback=Progress())
 

@@ -28,7 +28,7 @@ def make_agent(hp: PPOHyperparams, venv: VecNormalize, seed: int) -> PPO:
         ent_coef=hp.ent_coef,
         clip_range=hp.clip_range,
         max_grad_norm=hp.max_grad_norm,
-        policy_kwargs={"net_arch": list(hp.net_arch)},
+        policy_kwargs={"net_arch": list(hp.net_arch), "log_std_init": hp.log_std_init},
         seed=seed,
         device="cpu",
         verbose=0,

@@ -34,6 +34,7 @@ class PPOHyperparams:
     clip_range: float
     max_grad_norm: float
     net_arch: tuple[int, ...]
+    log_std_init: float
     normalize_obs: bool
     normalize_reward: bool
 
