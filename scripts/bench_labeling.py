@@ -4,7 +4,8 @@
         --labelers 4 --answer-every 0.5 --out bench/labeling
 
 Starts two ``prefrl train`` runs at the same time, side by side (same task, seed, steps and label budget):
-one with ``--teacher human`` and its labeling page, one with the synthetic ``--teacher oracle``. As soon as the
+one with ``--teacher human`` and its labeling page, one with the synthetic ``--teacher oracle`` (with ``--alone``,
+the human one only: pair playable latency while one run trains). As soon as the
 human run prints its URL, ``--labelers`` simulated labelers (threads, one ``httpx`` client each) use the page's
 JSON API the way the page does: every ``--answer-every`` seconds each answers the pair it shows (left, right or
 equal at random), then tops up to two pairs on hand (the shown one and one preloaded) with ``POST /api/next``
@@ -65,6 +66,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--labelers", type=int, default=4, help="simulated labelers (the issue's 4)")
     parser.add_argument("--answer-every", type=float, default=0.5, help="seconds between answers (the issue's 0.5)")
+    parser.add_argument(
+        "--alone",
+        action="store_true",
+        help="run the human-teacher run alone (no oracle run beside it, so no throughput ratio): the issue's "
+        "setting for pair playable latency, 'while a run trains'",
+    )
     parser.add_argument("--timeout", type=float, default=900.0, help="give up on the runs after this many seconds")
     parser.add_argument("--out", type=Path, default=Path("bench/labeling"))
     return parser.parse_args()
@@ -229,8 +236,9 @@ def table_lines(args: argparse.Namespace, measures: list[Row]) -> list[str]:
     """The setting (load average measured now, at the end) and the table of measures, in Markdown."""
     return [
         f"Labeling benchmark: {args.env}, {args.steps:,} steps, {args.labels} labels, seed {args.seed}; "
-        f"human-teacher run with {args.labelers} simulated labelers answering every {args.answer_every:g} s, and "
-        f"oracle run, side by side; {platform.node()}, {platform.processor() or platform.machine()}, "
+        f"human-teacher run with {args.labelers} simulated labelers answering every {args.answer_every:g} s, "
+        f"{'no oracle run beside it' if args.alone else 'oracle run, side by side'}; {platform.node()}, "
+        f"{platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end.",
         "",
         "| measure | n | p50 (or value) | p95 | max | target | note |",
@@ -280,8 +288,10 @@ def main() -> None:
     requests = [r for labeler in load.labelers for r in labeler.requests]
     errors = [e for labeler in load.labelers for e in labeler.errors]
     ok = [r for r in requests if r.status == 200]
-    summaries = {name: json.loads(RunFiles(runs / name).summary.read_text()) for name in TEACHERS}
-    measures = [*pair_measures(rendered_rows), *labeler_measures(ok), *throughput_measures(summaries)]
+    summaries = {name: json.loads(RunFiles(runs / name).summary.read_text()) for name in load.teachers}
+    measures = [*pair_measures(rendered_rows), *labeler_measures(ok)]
+    if not args.alone:
+        measures += throughput_measures(summaries)
 
     args.out.mkdir(parents=True, exist_ok=True)
     write_csv(args.out / "results.csv", list(measures[0]), measures)

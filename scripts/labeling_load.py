@@ -1,6 +1,7 @@
 """The load of ``scripts/bench_labeling.py``: its two ``prefrl train`` runs and the simulated labelers.
 
-``run_side_by_side`` starts the ``--teacher human`` and ``--teacher oracle`` runs together, attaches the
+``run_side_by_side`` starts the ``--teacher human`` and ``--teacher oracle`` runs together (the human one alone
+with ``--alone``), attaches the
 simulated labelers (``Labeler``) to the human run's labeling page once it prints its URL, watches its clip
 folder (``ClipWatcher``) and returns when both runs have ended, with everything it started stopped.
 """
@@ -149,10 +150,12 @@ def stop_process(proc: subprocess.Popen, name: str) -> None:
 
 
 class SideBySide:
-    """The two runs in ``runs/{human,oracle}`` (logs in ``runs/<teacher>.std{out,err}.log``) and the labelers."""
+    """The two runs in ``runs/{human,oracle}`` (or the human one alone; logs in ``runs/<teacher>.std{out,err}.log``)
+    and the labelers."""
 
     def __init__(self, args: argparse.Namespace, runs: Path):
         self.args, self.runs = args, runs
+        self.teachers = TEACHERS[:1] if args.alone else TEACHERS
         self.human = RunFiles(runs / "human")  # created by prefrl train (it refuses an existing one), as is oracle's
         self.stop, self.human_done = threading.Event(), threading.Event()
         self.labelers: list[Labeler] = []
@@ -175,7 +178,7 @@ class SideBySide:
         self.url_seen.set()  # the run ended (or failed) without printing its URL
 
     def start_runs(self) -> None:
-        for name in TEACHERS:
+        for name in self.teachers:
             out = open(self.runs / f"{name}.stdout.log", "w")  # noqa: SIM115 (closed in close())
             err = open(self.runs / f"{name}.stderr.log", "w")  # noqa: SIM115
             self.logs += [out, err]

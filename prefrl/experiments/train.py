@@ -5,8 +5,9 @@
 1. Ask for 25% of the label budget about clips of the randomly initialised policy; fit r_hat to the answers.
    (With ``--pretrain-steps N``, not in the paper: first N timesteps of PPO on a state-entropy reward, then ask.)
 2. Repeat until ``steps``: one PPO iteration on the current r_hat; cut clips from the episodes it just
-   completed; ask about the pairs the ensemble disagrees on most, as many as the schedule says are due;
-   add whatever answers have arrived (never waiting for them) and refit r_hat.
+   completed; ask about the pairs the ensemble disagrees on most, as many as the schedule says are due (for
+   people, no more than the labeling page will serve next); add whatever answers have arrived (never waiting
+   for them) and refit r_hat.
 3. Save the policy, r_hat, the metrics, a learning-curve plot and a video of the final policy.
 
 The paper runs these as three asynchronous processes; prefrl interleaves them in one process, which on a
@@ -52,6 +53,7 @@ from prefrl.experiments.run_setup import (
     update_config,
 )
 from prefrl.experiments.run_state import capture, continue_from
+from prefrl.labeling.queue import LabelQueue
 from prefrl.learning.reward_model import DisagreementBonus, EnsembleRewardFn
 from prefrl.rl.agent import collect_episodes, make_agent, rollout
 from prefrl.rl.hyperparams import ppo_hyperparams
@@ -120,6 +122,7 @@ def train_in(files: RunFiles, teacher: Teacher | None) -> None:
             labeling = start_labeling(config, files)
         learner = make_learner(config, files, rng, teacher, on_ask=labeling.wake if labeling else None)
         reward_fn = EnsembleRewardFn(learner.model)
+    pace = LabelQueue(learner.store) if labeling is not None and learner is not None else None
     bonus = (
         DisagreementBonus(reward_fn, config.exploration_bonus, config.exploration_decay)
         if (reward_fn is not None and config.exploration_bonus > 0)
@@ -195,6 +198,8 @@ def train_in(files: RunFiles, teacher: Teacher | None) -> None:
             if labeling is not None:  # shown on the labeling page
                 learner.store.set_meta("agent_timestep", str(agent.num_timesteps))
             due = learner.schedule.labels_due(agent.num_timesteps) - learner.store.count_queries()
+            if pace is not None:  # people: choose pairs only as they near them, so each is rendered at once
+                due = min(due, pace.room())
             learner.ask(list(recent), due, agent.num_timesteps)
             learner.collect_and_fit(config.reward_fit_steps_initial, config.reward_fit_steps_per_label)
             row |= learner.metrics()

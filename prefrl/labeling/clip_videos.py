@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from prefrl.envs import CLIP_SECONDS
-from prefrl.labeling.queue import LabelQueue
+from prefrl.labeling.queue import RENDER_AHEAD, LabelQueue
 from prefrl.rl.render import ClipRenderer, RenderingUnavailable, open_renderer, write_video
 from prefrl.store import PreferenceStore
 
@@ -112,7 +112,7 @@ class ClipVideoWorker(threading.Thread):
         self,
         db_path: Path,
         clip_dir: Path,
-        ahead: int = 8,
+        ahead: int = RENDER_AHEAD,
         width: int = 320,
         height: int = 240,
         pretty: bool = False,

@@ -32,6 +32,8 @@ LEASE_SECONDS = 120.0
 """How long a shown pair stays reserved for its labeler."""
 STALE_STEPS = 100_000
 """Pairs chosen this many agent timesteps ago are shown only when nothing fresher waits."""
+RENDER_AHEAD = 8
+"""Pairs the renderer keeps ready ahead of the labelers; a trainer keeps no more fresh pairs waiting than that."""
 
 LABELER_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.@-]{0,63}")
 """What a labeler name may look like (it is shown on the stats view and written to exports); the labeling page
@@ -260,6 +262,20 @@ class LabelQueue:
         ).fetchone()[0]
         labelers = dict(db.execute("SELECT labeler, COUNT(*) FROM answers GROUP BY labeler ORDER BY labeler"))
         return Progress(labels, waiting, ready, int(self.store.meta("agent_timestep", "0") or 0), labelers)
+
+    def room(self, ahead: int = RENDER_AHEAD) -> int:
+        """How many new pairs a trainer should choose now: as many as tops the fresh pairs waiting (not answered,
+        not leased) up to ``ahead``.
+
+        Every fresh pair waiting is served before a new one can be, so a pair chosen within this room is among
+        the next ``ahead`` to serve, which the renderer renders at once: a person gets pairs chosen moments ago
+        (from the newest policy and r_hat) instead of a backlog the schedule chose faster than people answer.
+        """
+        waiting = self.store.connection.execute(
+            f"SELECT COUNT(*) FROM queries q WHERE q.timestep >= :fresh_from AND {_UNANSWERED} AND NOT {_LEASED}",
+            self._params(time.time()),
+        ).fetchone()[0]
+        return max(0, ahead - waiting)
 
     def to_render(self, ahead: int) -> list[tuple[int, int, int]]:
         """Pairs to render now, as ``(query id, left clip, right clip)``, in serving order.

@@ -10,6 +10,7 @@ import sys
 import httpx
 
 from prefrl.cli import main
+from prefrl.labeling.queue import RENDER_AHEAD
 
 PREFRL = [sys.executable, "-m", "prefrl.cli"]
 ENV = {**os.environ, "MUJOCO_GL": "egl"}
@@ -31,7 +32,7 @@ def test_train_with_a_human_teacher_never_waits_for_one(tmp_path):
             "--teacher",
             "human",
             "--labels",
-            "10",
+            "20",
             "--steps",
             "2048",
             "--label-port",
@@ -49,9 +50,12 @@ def test_train_with_a_human_teacher_never_waits_for_one(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "label the clips at http://127.0.0.1:" in result.stdout
     db = out / "preferences.sqlite"
-    assert count(db, "queries") == 10 and count(db, "answers") == 0  # nobody labeled; training finished anyway
+    assert count(db, "answers") == 0  # nobody labeled; training finished anyway
+    # The schedule wants all 20 by the end, but the trainer chose only as many as the page would serve next: the 5
+    # initial ones, then enough to keep RENDER_AHEAD (8) fresh pairs waiting.
+    assert count(db, "queries") == RENDER_AHEAD
     assert json.loads((out / "summary.json").read_text())["timesteps"] >= 2048
-    assert f"the run got 0 of its 10 labels; 10 pairs still wait: prefrl label {out} serves them" in result.stdout
+    assert f"the run got 0 of its 20 labels; 8 pairs still wait: prefrl label {out} serves them" in result.stdout
 
 
 def test_human_teacher_and_true_reward_exclude_each_other(capsys):

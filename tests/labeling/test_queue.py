@@ -46,6 +46,18 @@ def test_stale_pairs_go_behind_fresh_ones(hopper_run):
     assert queue.lease_next("ann", frozenset({2})).query_id == 1  # stale: served when nothing fresher waits
 
 
+def test_room_tops_fresh_waiting_pairs_up_to_ahead(hopper_run):
+    queue = open_queue(hopper_run(pairs=4, timesteps=[0, 0, 500_000, 500_000]), stale_steps=100_000)
+    queue.store.set_meta("agent_timestep", "550000")  # pairs 1 and 2 are stale: served after any new pair
+    assert queue.room(ahead=3) == 1 and queue.room(ahead=2) == 0 and queue.room(ahead=1) == 0
+    render_all(queue)
+    first = queue.lease_next("ann").query_id
+    assert first in (3, 4) and queue.room(ahead=3) == 2  # leased: no longer waiting
+    second = queue.lease_next("ann", frozenset({first})).query_id
+    queue.answer(second, Preference.LEFT, "ann")
+    assert second in (3, 4) and queue.room(ahead=3) == 3  # both fresh pairs taken: a new one is served next
+
+
 def test_expired_lease_returns_the_pair(hopper_run):
     queue = open_queue(hopper_run(pairs=1), lease_seconds=0.05)
     render_all(queue)
