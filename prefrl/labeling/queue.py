@@ -264,18 +264,29 @@ class LabelQueue:
         return Progress(labels, waiting, ready, int(self.store.meta("agent_timestep", "0") or 0), labelers)
 
     def room(self, ahead: int = RENDER_AHEAD) -> int:
-        """How many new pairs a trainer should choose now: as many as tops the fresh pairs waiting (not answered,
-        not leased) up to ``ahead``.
+        """How many new pairs a trainer should choose now, so that each is rendered the moment it is chosen.
 
-        Every fresh pair waiting is served before a new one can be, so a pair chosen within this room is among
-        the next ``ahead`` to serve, which the renderer renders at once: a person gets pairs chosen moments ago
-        (from the newest policy and r_hat) instead of a backlog the schedule chose faster than people answer.
+        Every fresh pair waiting (not answered, not leased) is served before a new one can be, so a pair chosen
+        while fewer than ``ahead`` wait is among the next ``ahead`` to serve, which the renderer renders at once:
+        people get pairs chosen moments ago (from the newest policy and r_hat), not a backlog the schedule chose
+        faster than they answer. While the labelers have ``ahead // 2`` pairs ready, pairs are chosen one at a
+        time, only once the last one is rendered (several answers at once would otherwise queue several pairs
+        behind each other at the renderer); below that, as many as fill the room.
         """
-        waiting = self.store.connection.execute(
-            f"SELECT COUNT(*) FROM queries q WHERE q.timestep >= :fresh_from AND {_UNANSWERED} AND NOT {_LEASED}",
-            self._params(time.time()),
+        db, params = self.store.connection, self._params(time.time())
+        waiting, rendering = db.execute(
+            f"SELECT COUNT(*), COUNT(*) - COUNT(q.rendered_at) FROM queries q "
+            f"WHERE q.timestep >= :fresh_from AND {_UNANSWERED} AND NOT {_LEASED}",
+            params,
+        ).fetchone()
+        ready = db.execute(
+            f"SELECT COUNT(*) FROM queries q WHERE q.rendered_at IS NOT NULL AND {_UNANSWERED} AND NOT {_LEASED}",
+            params,
         ).fetchone()[0]
-        return max(0, ahead - waiting)
+        room = ahead - waiting
+        if ready >= ahead // 2:
+            room = min(room, 1 - rendering)
+        return max(0, room)
 
     def to_render(self, ahead: int) -> list[tuple[int, int, int]]:
         """Pairs to render now, as ``(query id, left clip, right clip)``, in serving order.

@@ -52,10 +52,12 @@ def test_train_with_a_human_teacher_never_waits_for_one(tmp_path):
     db = out / "preferences.sqlite"
     assert count(db, "answers") == 0  # nobody labeled; training finished anyway
     # The schedule wants all 20 by the end, but the trainer chose only as many as the page would serve next: the 5
-    # initial ones, then enough to keep RENDER_AHEAD (8) fresh pairs waiting.
-    assert count(db, "queries") == RENDER_AHEAD
+    # initial ones, then at most enough to keep RENDER_AHEAD (8) fresh pairs waiting (how many of those depends on
+    # how far the renderer got).
+    asked = count(db, "queries")
+    assert 5 <= asked <= RENDER_AHEAD
     assert json.loads((out / "summary.json").read_text())["timesteps"] >= 2048
-    assert f"the run got 0 of its 20 labels; 8 pairs still wait: prefrl label {out} serves them" in result.stdout
+    assert f"the run got 0 of its 20 labels; {asked} pairs still wait: prefrl label {out} serves them" in result.stdout
 
 
 def test_human_teacher_and_true_reward_exclude_each_other(capsys):

@@ -46,16 +46,20 @@ def test_stale_pairs_go_behind_fresh_ones(hopper_run):
     assert queue.lease_next("ann", frozenset({2})).query_id == 1  # stale: served when nothing fresher waits
 
 
-def test_room_tops_fresh_waiting_pairs_up_to_ahead(hopper_run):
-    queue = open_queue(hopper_run(pairs=4, timesteps=[0, 0, 500_000, 500_000]), stale_steps=100_000)
+def test_room_keeps_fresh_pairs_just_ahead_of_the_labelers(hopper_run):
+    queue = open_queue(hopper_run(pairs=6, timesteps=[0, 0, *[500_000] * 4]), stale_steps=100_000)
     queue.store.set_meta("agent_timestep", "550000")  # pairs 1 and 2 are stale: served after any new pair
-    assert queue.room(ahead=3) == 1 and queue.room(ahead=2) == 0 and queue.room(ahead=1) == 0
-    render_all(queue)
-    first = queue.lease_next("ann").query_id
-    assert first in (3, 4) and queue.room(ahead=3) == 2  # leased: no longer waiting
-    second = queue.lease_next("ann", frozenset({first})).query_id
-    queue.answer(second, Preference.LEFT, "ann")
-    assert second in (3, 4) and queue.room(ahead=3) == 3  # both fresh pairs taken: a new one is served next
+    assert queue.room(ahead=8) == 4 and queue.room(ahead=4) == 0  # nothing ready: fill up to `ahead` fresh ones
+    for query_id in range(1, 6):
+        queue.mark_rendered(query_id)
+    assert queue.room(ahead=8) == 0  # labelers have 5 ready and pair 6 still renders: a new one would queue
+    queue.mark_rendered(6)
+    assert queue.room(ahead=8) == 1  # renderer idle: one at a time
+    held: frozenset[int] = frozenset()
+    for _ in range(3):
+        held |= {queue.lease_next("ann", held).query_id}
+    assert held <= {3, 4, 5, 6}  # fresh first
+    assert queue.room(ahead=8) == 7  # 3 ready (1 fresh, 2 stale) < 8 // 2: the labelers run short, fill up again
 
 
 def test_expired_lease_returns_the_pair(hopper_run):
