@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import TensorBoardOutputFormat, configure
 from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.utils import set_random_seed
@@ -122,7 +123,6 @@ def train_in(files: RunFiles, teacher: Teacher | None) -> None:
             labeling = start_labeling(config, files)
         learner = make_learner(config, files, rng, teacher, on_ask=labeling.wake if labeling else None)
         reward_fn = EnsembleRewardFn(learner.model)
-    pace = LabelQueue(learner.store) if labeling is not None and learner is not None else None
     bonus = (
         DisagreementBonus(reward_fn, config.exploration_bonus, config.exploration_decay)
         if (reward_fn is not None and config.exploration_bonus > 0)
@@ -144,6 +144,9 @@ def train_in(files: RunFiles, teacher: Teacher | None) -> None:
     started = time.time() - (state or {}).get("wall_time", 0.0)
     recent: deque[Segment] = deque(maxlen=max(4, 2 * hp.rollout_steps // spec.horizon))
     last_returns: deque[float] = deque(maxlen=10)  # for the progress bar: iterations may finish no episode
+    pacer = None  # with people labeling: chooses their pairs as they near them
+    if labeling is not None and learner is not None:
+        pacer = PairPacer(learner, LabelQueue(learner.store), recent)
     if runtime is not None:  # last before training goes on: the random generators are put back too
         saved_recent, saved_returns = continue_from(runtime, agent, venv, recorder)
         recent.extend(saved_recent)
@@ -178,7 +181,7 @@ def train_in(files: RunFiles, teacher: Teacher | None) -> None:
             pretraining.timestep = agent.num_timesteps
             if not pretraining.pretraining_now:  # r_hat pays from here on: forget the returns' scale so far
                 venv.ret_rms, venv.returns = RunningMeanStd(shape=()), np.zeros(venv.num_envs)
-        agent.learn(hp.rollout_steps, reset_num_timesteps=False)
+        agent.learn(hp.rollout_steps, reset_num_timesteps=False, callback=pacer)
         check_finite(agent, config.env)
         finished = recorder.pop_episodes()
         recent.extend(finished)
@@ -197,10 +200,11 @@ def train_in(files: RunFiles, teacher: Teacher | None) -> None:
         if learner is not None:
             if labeling is not None:  # shown on the labeling page
                 learner.store.set_meta("agent_timestep", str(agent.num_timesteps))
-            due = learner.schedule.labels_due(agent.num_timesteps) - learner.store.count_queries()
-            if pace is not None:  # people: choose pairs only as they near them, so each is rendered at once
-                due = min(due, pace.room())
-            learner.ask(list(recent), due, agent.num_timesteps)
+            if pacer is not None:  # people: pairs are chosen as they near them (during rollouts, too)
+                pacer.ask(agent.num_timesteps)
+            else:
+                due = learner.schedule.labels_due(agent.num_timesteps) - learner.store.count_queries()
+                learner.ask(list(recent), due, agent.num_timesteps)
             learner.collect_and_fit(config.reward_fit_steps_initial, config.reward_fit_steps_per_label)
             row |= learner.metrics()
             for key in ("labels", "skipped", "val_accuracy", "l2"):
@@ -293,6 +297,33 @@ def final_episode(config: TrainConfig, agent: PPO, venv: VecNormalize, files: Ru
     if config.video:
         render_video(config.env, [(qpos, qvel)], files.video)
     return {"seed": FINAL_VIDEO_SEED, "true_return": true_return, **prefrl.envs.gait_measures(config.env, qpos, qvel)}
+
+
+class PairPacer(BaseCallback):
+    """Chooses pairs for people as they near them, and also during PPO's rollouts (SB3 callback).
+
+    The schedule says how many pairs are due; ``LabelQueue.room`` caps them to what the labeling page will serve
+    next, so that each new pair is rendered the moment it is chosen. Looking every ``every`` seconds during a
+    rollout, not only between PPO iterations (a second or more apart), a pair is chosen as soon as there is room
+    for it, one at a time, instead of several at the next iteration, queued at the renderer behind each other.
+    """
+
+    def __init__(self, learner: PreferenceLearner, queue: LabelQueue, recent: Collection[Segment], every: float = 0.25):
+        super().__init__()
+        self.learner, self.queue, self.recent, self.every = learner, queue, recent, every
+        self._last = -math.inf
+
+    def ask(self, timestep: int) -> int:
+        """Choose the pairs due now that the page has room for; returns how many."""
+        self._last = time.monotonic()
+        learner = self.learner
+        due = min(learner.schedule.labels_due(timestep) - learner.store.count_queries(), self.queue.room())
+        return learner.ask(list(self.recent), due, timestep)
+
+    def _on_step(self) -> bool:
+        if time.monotonic() - self._last >= self.every:
+            self.ask(self.num_timesteps)
+        return True
 
 
 def start_labeling(config: TrainConfig, files: RunFiles):
