@@ -271,7 +271,8 @@ class LabelQueue:
         people get pairs chosen moments ago (from the newest policy and r_hat), not a backlog the schedule chose
         faster than they answer. While the labelers have ``ahead // 2`` pairs ready, pairs are chosen one at a
         time, only once the last one is rendered (several answers at once would otherwise queue several pairs
-        behind each other at the renderer); below that, as many as fill the room.
+        behind each other at the renderer); below that, two at a time, which keeps the renderer busy without a
+        queue behind it.
         """
         db, params = self.store.connection, self._params(time.time())
         waiting, rendering = db.execute(
@@ -283,10 +284,8 @@ class LabelQueue:
             f"SELECT COUNT(*) FROM queries q WHERE q.rendered_at IS NOT NULL AND {_UNANSWERED} AND NOT {_LEASED}",
             params,
         ).fetchone()[0]
-        room = ahead - waiting
-        if ready >= ahead // 2:
-            room = min(room, 1 - rendering)
-        return max(0, room)
+        in_flight = 1 if ready >= ahead // 2 else 2
+        return max(0, min(ahead - waiting, in_flight - rendering))
 
     def to_render(self, ahead: int) -> list[tuple[int, int, int]]:
         """Pairs to render now, as ``(query id, left clip, right clip)``, in serving order.

@@ -5,6 +5,8 @@ import pytest
 
 from prefrl.config import TrainConfig
 from prefrl.experiments.learner import make_learner
+from prefrl.experiments.train import PairPacer
+from prefrl.labeling.queue import LabelQueue
 from prefrl.learning.selection import DisagreementPairs, RandomPairs
 from prefrl.run_dir import RunFiles
 from prefrl.teachers.base import SyntheticOracle
@@ -30,3 +32,21 @@ def test_clip_reuse_default_depends_on_the_teacher(tmp_path, options, selector, 
 def test_clip_reuse_must_be_positive():
     with pytest.raises(ValueError, match="--clip-reuse must be at least 1"):
         TrainConfig(clip_reuse=0).check()
+
+
+def test_pair_pacer_chooses_only_what_the_labeling_page_serves_next(tmp_path, hopper_episode):
+    config = TrainConfig(env="prefrl/Hopper-v0", steps=10_000, labels=100, teacher="human")
+    learner = make_learner(config, RunFiles(tmp_path), np.random.default_rng(0))
+    queue = LabelQueue(learner.store)
+    pacer = PairPacer(learner, queue, recent=[hopper_episode] * 20, every=3600.0)
+    assert learner.schedule.labels_due(5_000) > 50
+    assert pacer.ask(5_000) == 2  # dozens due, but nothing is ready: two at a time, for the renderer
+    assert pacer.ask(5_000) == 0  # both still wait for their videos
+    queue.mark_rendered(1)
+    assert pacer.ask(5_000) == 1
+    pacer._on_step()  # during a rollout, within `every` of the last look: nothing
+    assert learner.store.count_queries() == 3
+    pacer.every = 0.0
+    queue.mark_rendered(2)
+    pacer._on_step()
+    assert learner.store.count_queries() == 4

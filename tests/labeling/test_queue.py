@@ -49,7 +49,7 @@ def test_stale_pairs_go_behind_fresh_ones(hopper_run):
 def test_room_keeps_fresh_pairs_just_ahead_of_the_labelers(hopper_run):
     queue = open_queue(hopper_run(pairs=6, timesteps=[0, 0, *[500_000] * 4]), stale_steps=100_000)
     queue.store.set_meta("agent_timestep", "550000")  # pairs 1 and 2 are stale: served after any new pair
-    assert queue.room(ahead=8) == 4 and queue.room(ahead=4) == 0  # nothing ready: fill up to `ahead` fresh ones
+    assert queue.room(ahead=8) == 0 and queue.room(ahead=4) == 0  # nothing ready, but 4 to render already
     for query_id in range(1, 6):
         queue.mark_rendered(query_id)
     assert queue.room(ahead=8) == 0  # labelers have 5 ready and pair 6 still renders: a new one would queue
@@ -59,7 +59,9 @@ def test_room_keeps_fresh_pairs_just_ahead_of_the_labelers(hopper_run):
     for _ in range(3):
         held |= {queue.lease_next("ann", held).query_id}
     assert held <= {3, 4, 5, 6}  # fresh first
-    assert queue.room(ahead=8) == 7  # 3 ready (1 fresh, 2 stale) < 8 // 2: the labelers run short, fill up again
+    assert queue.room(ahead=8) == 2  # 3 ready (1 fresh, 2 stale) < 8 // 2: the labelers run short, two at a time
+    queue.store.set_meta("agent_timestep", "700000")  # now every pair is stale: none counts as waiting
+    assert queue.room(ahead=8) == 2 and queue.room(ahead=1) == 1
 
 
 def test_expired_lease_returns_the_pair(hopper_run):
