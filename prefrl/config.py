@@ -79,7 +79,8 @@ class TrainConfig:
     """Baseline: train PPO on the task's true reward (no reward model, no labels), same hyperparameters."""
     teacher: str = "oracle"
     """Who answers: 'oracle' prefers the clip with the higher true return (the paper's synthetic labels);
-    'human' starts a labeling page (its URL is printed) where people answer while the agent trains;
+    'human' starts a labeling page (its URL is printed) where people answer while the agent trains (pairs
+    are chosen as they near them, so a run asks no faster than they answer);
     'backflip' / 'one-leg' are scripted judges of the novel behaviours (prefrl/HopperBackflip-v0,
     prefrl/HalfCheetahOneLeg-v0); an imperfect oracle from B-Pref (Lee et al. 2021): 'stochastic:beta=1',
     'myopic:gamma=0.9', 'mistake:eps=0.1', 'skip:eps=0.1', 'equal:eps=0.1'."""
