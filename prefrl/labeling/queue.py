@@ -4,6 +4,7 @@ The queue lives in the run's SQLite database, so a labeling server in the traine
 started later (``prefrl label RUN_DIR``) share it. Its rules, after rl-teacher:
 
 * only pairs whose videos are rendered are served; the renderer renders pairs in serving order, a few ahead;
+* a trainer chooses new pairs only as the labelers near them (``room``), so each is rendered as it is chosen;
 * most uncertain first, but a pair chosen more than ``stale_steps`` agent timesteps ago goes behind every fresh
   one (the policy it shows has moved on; it is served only when nothing fresher waits);
 * a served pair is leased to one labeler for ``lease_seconds``; an expired lease puts it back in the queue;
