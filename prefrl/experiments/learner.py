@@ -50,6 +50,10 @@ class PreferenceLearner:
     unfitted: int = 0  # labels added since the last fit
     asked: dict[int, Query] = field(default_factory=dict)  # queries handed to the teacher, not answered yet
 
+    def due(self, timestep: int) -> int:
+        """Pairs the schedule wants asked by ``timestep`` that have not been asked yet."""
+        return self.schedule.labels_due(timestep) - self.store.count_queries()
+
     def ask(self, episodes: list[Segment], due: int, timestep: int) -> int:
         """Choose up to ``due`` new pairs from ``episodes``, store them and hand them to the teacher."""
         if due <= 0 or not episodes:

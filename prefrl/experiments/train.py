@@ -203,8 +203,7 @@ def train_in(files: RunFiles, teacher: Teacher | None) -> None:
             if pacer is not None:  # people: pairs are chosen as they near them (during rollouts, too)
                 pacer.ask(agent.num_timesteps)
             else:
-                due = learner.schedule.labels_due(agent.num_timesteps) - learner.store.count_queries()
-                learner.ask(list(recent), due, agent.num_timesteps)
+                learner.ask(list(recent), learner.due(agent.num_timesteps), agent.num_timesteps)
             learner.collect_and_fit(config.reward_fit_steps_initial, config.reward_fit_steps_per_label)
             row |= learner.metrics()
             for key in ("labels", "skipped", "val_accuracy", "l2"):
@@ -316,9 +315,10 @@ class PairPacer(BaseCallback):
     def ask(self, timestep: int) -> int:
         """Choose the pairs due now that the page has room for; returns how many."""
         self._last = time.monotonic()
-        learner = self.learner
-        due = min(learner.schedule.labels_due(timestep) - learner.store.count_queries(), self.queue.room())
-        return learner.ask(list(self.recent), due, timestep)
+        due = self.learner.due(timestep)
+        if due <= 0:  # the schedule wants nothing yet: no need to ask the page
+            return 0
+        return self.learner.ask(list(self.recent), min(due, self.queue.room()), timestep)
 
     def _on_step(self) -> bool:
         if time.monotonic() - self._last >= self.every:

@@ -275,16 +275,13 @@ class LabelQueue:
         behind each other at the renderer); below that, two at a time, which keeps the renderer busy without a
         queue behind it.
         """
-        db, params = self.store.connection, self._params(time.time())
-        waiting, rendering = db.execute(
-            f"SELECT COUNT(*), COUNT(*) - COUNT(q.rendered_at) FROM queries q "
-            f"WHERE q.timestep >= :fresh_from AND {_UNANSWERED} AND NOT {_LEASED}",
-            params,
+        # Of the pairs neither answered nor leased: the fresh ones, the fresh ones not rendered yet, the rendered ones.
+        waiting, rendering, ready = self.store.connection.execute(
+            "SELECT COUNT(*) FILTER (WHERE q.timestep >= :fresh_from), "
+            "COUNT(*) FILTER (WHERE q.timestep >= :fresh_from AND q.rendered_at IS NULL), "
+            f"COUNT(q.rendered_at) FROM queries q WHERE {_UNANSWERED} AND NOT {_LEASED}",
+            self._params(time.time()),
         ).fetchone()
-        ready = db.execute(
-            f"SELECT COUNT(*) FROM queries q WHERE q.rendered_at IS NOT NULL AND {_UNANSWERED} AND NOT {_LEASED}",
-            params,
-        ).fetchone()[0]
         in_flight = 1 if ready >= ahead // 2 else 2
         return max(0, min(ahead - waiting, in_flight - rendering))
 
