@@ -118,6 +118,9 @@ class TrainConfig:
     the label schedule starts after them. 0: the paper's start, labels about the random policy."""
     reward_objective: Literal["comparisons", "regression"] = "comparisons"
     """Fit r_hat to the comparisons (paper), or regress it on the clips' true returns (ablation)."""
+    reward_inputs: Literal["obs+action", "obs"] = "obs+action"
+    """What r_hat reads: the observation and the action (paper: r(o, a)), or the observation alone ('obs', not in
+    the paper: the policy can then raise r_hat only by reaching other states, not by how it acts in them)."""
     reward_fit_steps_initial: int = 400
     """Reward-model gradient steps after the labels from the random policy arrive."""
     reward_fit_steps_per_label: int = 3

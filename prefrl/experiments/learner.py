@@ -175,7 +175,7 @@ def make_learner(
     store = PreferenceStore.open(files.db) if files.db.exists() else PreferenceStore.create(files.db, config.env)
     if store.env_id != config.env:
         raise ValueError(f"{files.db} holds preferences for {store.env_id}, not {config.env}")
-    model = RewardEnsemble(obs_dim, act_dim, members=config.ensemble)
+    model = RewardEnsemble(obs_dim, act_dim, members=config.ensemble, use_actions=config.reward_inputs == "obs+action")
     trainer = RewardTrainer(
         model, trainer_config(config.ensemble, config.regularization, config.reward_objective), seed=config.seed
     )

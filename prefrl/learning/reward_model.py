@@ -42,6 +42,8 @@ class RewardEnsemble(nn.Module):
         members: Ensemble size (3 in the paper).
         hidden: Hidden layer width (64 in the paper).
         negative_slope: Leaky ReLU slope (0.01 in the paper).
+        use_actions: Whether r_hat sees the action (the paper's r(o, a)); ``False``: r(o), a function of the
+            observation alone (inputs keep their ``[obs, action]`` layout; the action part is ignored).
     """
 
     input_mean: torch.Tensor
@@ -49,13 +51,22 @@ class RewardEnsemble(nn.Module):
     output_mean: torch.Tensor
     output_std: torch.Tensor
 
-    def __init__(self, obs_dim: int, act_dim: int, members: int = 3, hidden: int = 64, negative_slope: float = 0.01):
+    def __init__(
+        self,
+        obs_dim: int,
+        act_dim: int,
+        members: int = 3,
+        hidden: int = 64,
+        negative_slope: float = 0.01,
+        use_actions: bool = True,
+    ):
         super().__init__()
         if members < 1:
             raise ValueError(f"an ensemble needs at least one member, got {members}")
         self.obs_dim, self.act_dim, self.members = obs_dim, act_dim, members
-        self.negative_slope = negative_slope
-        sizes = [obs_dim + act_dim, hidden, hidden, 1]
+        self.negative_slope, self.use_actions = negative_slope, use_actions
+        self.in_features = obs_dim + act_dim if use_actions else obs_dim  # what the first layer reads
+        sizes = [self.in_features, hidden, hidden, 1]
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
         for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
@@ -77,7 +88,7 @@ class RewardEnsemble(nn.Module):
         Returns:
             ``[members, B]``.
         """
-        x = (obs_act - self.input_mean) / self.input_std
+        x = ((obs_act - self.input_mean) / self.input_std)[..., : self.in_features]
         if x.dim() == 2:
             x = x.expand(self.members, *x.shape)
         last = len(self.weights) - 1
@@ -157,7 +168,9 @@ class EnsembleRewardFn:
         """Every member's standardised reward, ``[members, B]`` (r_hat is their mean)."""
         if self._version != self.model.updates:
             self._sync()
-        x = (np.concatenate([obs, actions], axis=-1).astype(np.float32) - self._in[0]) / self._in[1]
+        width = self.model.in_features
+        inputs = np.concatenate([obs, actions], axis=-1) if self.model.use_actions else obs
+        x = (inputs.astype(np.float32) - self._in[0][:width]) / self._in[1][:width]
         h = x[None]  # [1, B, in], broadcast over members
         last = len(self._layers) - 1
         for i, (w, b) in enumerate(self._layers):

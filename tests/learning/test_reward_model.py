@@ -94,3 +94,18 @@ def test_the_exploration_bonus_is_the_members_spread_decaying_with_time():
     np.testing.assert_allclose(bonus(obs, act), fn(obs, act) + bonus.weight * spread, atol=1e-5)
     with pytest.raises(ValueError, match="at least 2 members"):
         DisagreementBonus(EnsembleRewardFn(RewardEnsemble(4, 2, members=1)), beta=0.5, decay=0.0)
+
+
+def test_obs_only_reward_ignores_the_action_in_torch_and_numpy():
+    torch.manual_seed(0)
+    model = RewardEnsemble(obs_dim=4, act_dim=2, use_actions=False)
+    assert tuple(model.weights[0].shape) == (3, 4, 64)
+    x = torch.randn(500, 6) * 2 + 1
+    model.set_input_stats(x)
+    model.set_output_stats(x)
+    other_actions = torch.cat([x[:, :4], torch.randn(500, 2) * 5], dim=1)
+    assert torch.equal(model.reward(x), model.reward(other_actions))
+    fn = EnsembleRewardFn(model)
+    obs, actions = x[:, :4].numpy(), x[:, 4:].numpy()
+    assert np.allclose(fn(obs, actions), model.reward(x).detach().numpy(), atol=1e-5)
+    assert np.array_equal(fn(obs, actions), fn(obs, -actions))
