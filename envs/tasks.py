@@ -23,7 +23,58 @@ from prefrl.behaviours.gait import HEALTHY_RANGES, HealthyRange
 from prefrl.envs.behaviours import HopperBackflipEnv
 
 
-class UprightAnt(AntEnv):
+class HealthOncePerStep(MujocoEnv):
+    """Evaluates ``is_healthy`` once per simulator state instead of three times per step.
+
+    A v5 locomotion step asks it for the healthy bonus and again for termination, and ``FixedHorizon`` asks a
+    third time for ``info["fallen"]``; on the Hopper that was a quarter of the env's Python time. The answer is
+    kept until the state changes: every change goes through ``do_simulation`` (a step) or ``set_state`` (a reset,
+    a stand-up, a rendered clip), which drop it. Same rewards, observations and flags, bit for bit.
+    """
+
+    _healthy: bool | None = None
+
+    @property
+    def is_healthy(self) -> bool:
+        if self._healthy is None:
+            self._healthy = self._check_healthy()
+        return self._healthy
+
+    def _check_healthy(self) -> bool:
+        return bool(super().is_healthy)  # type: ignore[misc]  # the model's own test
+
+    def do_simulation(self, ctrl, n_frames) -> None:
+        self._healthy = None
+        super().do_simulation(ctrl, n_frames)
+
+    def set_state(self, qpos, qvel) -> None:
+        self._healthy = None
+        super().set_state(qpos, qvel)
+
+
+class Hopper(HealthOncePerStep, HopperEnv):
+    """Gymnasium's v5 Hopper (``is_healthy`` once per step, by four array reductions where v5 builds the state
+    vector and compares it elementwise: the same answer, NaN included, at a third of the cost)."""
+
+    def _check_healthy(self) -> bool:
+        qpos, qvel = self.data.qpos, self.data.qvel
+        low, high = self._healthy_state_range
+        joints = qpos[2:]  # a NaN makes its reductions NaN, and every comparison with it false, as in v5
+        if not (low < joints.min() and joints.max() < high and low < qvel.min() and qvel.max() < high):
+            return False
+        (min_z, max_z), (min_angle, max_angle) = self._healthy_z_range, self._healthy_angle_range
+        return bool(min_z < qpos[1] < max_z and min_angle < qpos[2] < max_angle)
+
+
+class Walker2d(HealthOncePerStep, Walker2dEnv):
+    """Gymnasium's v5 Walker2d (``is_healthy`` once per step)."""
+
+
+class Ant(HealthOncePerStep, AntEnv):
+    """Gymnasium's v5 Ant (``is_healthy`` once per step)."""
+
+
+class UprightAnt(HealthOncePerStep, AntEnv):
     """Gymnasium's v5 Ant, unhealthy also while its torso is upside down.
 
     v5 checks only the torso's height, which an Ant lying on its back keeps within the healthy range; the v1 task
@@ -36,7 +87,7 @@ class UprightAnt(AntEnv):
         return bool(super().is_healthy and 1 - 2 * (x * x + y * y) > 0)  # its up axis points up
 
 
-class UprightHalfCheetah(HalfCheetahEnv):
+class UprightHalfCheetah(HealthOncePerStep, HalfCheetahEnv):
     """Gymnasium's v5 Half-Cheetah, unhealthy while its torso is pitched past vertical (on its back).
 
     v5 has no healthy range: a cheetah that flipped onto its back and pushes itself along on it earns the same as
@@ -52,12 +103,12 @@ class UprightHalfCheetah(HalfCheetahEnv):
 # model has one, no termination when unhealthy (it loses its healthy bonus instead). The two pendulums have no
 # such switch; FixedHorizon ignores their termination, and their rewards already pay nothing once fallen.
 MODELS: dict[str, tuple[type[MujocoEnv], dict[str, Any]]] = {
-    "hopper": (HopperEnv, {"ctrl_cost_weight": 0.0, "terminate_when_unhealthy": False}),
-    "walker2d": (Walker2dEnv, {"ctrl_cost_weight": 0.0, "terminate_when_unhealthy": False}),
+    "hopper": (Hopper, {"ctrl_cost_weight": 0.0, "terminate_when_unhealthy": False}),
+    "walker2d": (Walker2d, {"ctrl_cost_weight": 0.0, "terminate_when_unhealthy": False}),
     "swimmer": (SwimmerEnv, {"ctrl_cost_weight": 0.0}),
     "half_cheetah": (HalfCheetahEnv, {"ctrl_cost_weight": 0.0}),
     "half_cheetah_upright": (UprightHalfCheetah, {"ctrl_cost_weight": 0.0}),
-    "ant": (AntEnv, {"ctrl_cost_weight": 0.0, "terminate_when_unhealthy": False}),
+    "ant": (Ant, {"ctrl_cost_weight": 0.0, "terminate_when_unhealthy": False}),
     "ant_upright": (UprightAnt, {"ctrl_cost_weight": 0.0, "terminate_when_unhealthy": False}),
     "reacher": (ReacherEnv, {"reward_control_weight": 0.0}),
     "inverted_pendulum": (InvertedPendulumEnv, {}),
@@ -110,7 +161,7 @@ class FixedHorizon(gym.Wrapper):
         if self.fall_penalty is not None:
             info["model_reward"] = float(reward)
             if fallen:
-                reward = -float(self.fall_penalty.distance(info["qpos"])[0])
+                reward = -self.fall_penalty.distance_of(info["qpos"])
         if self.stand_up_after is not None:
             self._fallen_for = self._fallen_for + 1 if fallen else 0
             if self._fallen_for >= self.stand_up_after:

@@ -72,6 +72,22 @@ class HealthyRange:
             outside += np.maximum(0.0, -(1 - 2 * (x * x + y * y)))  # the up axis's downward part
         return outside
 
+    def distance_of(self, qpos: np.ndarray) -> float:
+        """``distance`` of one state ``qpos [nq]``, in plain floats: the same number, at a fifth of the cost of
+        numpy's per-call overhead (a v1 task asks it on every fallen step)."""
+        z = float(qpos[self.height_index])
+        low, high = self.height
+        outside = max(0.0, low - z) + max(0.0, z - high)
+        if self.angle_index is not None:
+            angle = float(qpos[self.angle_index])
+            if self.wrap_angle:
+                angle = (angle + math.pi) % (2 * math.pi) - math.pi
+            outside += max(0.0, self.angle[0] - angle) + max(0.0, angle - self.angle[1])
+        if self.quaternion_index is not None:
+            x, y = float(qpos[self.quaternion_index + 1]), float(qpos[self.quaternion_index + 2])
+            outside += max(0.0, -(1 - 2 * (x * x + y * y)))
+        return outside
+
     def healthy(self, qpos: np.ndarray, qvel: np.ndarray) -> np.ndarray:
         """Which states ``qpos [T, nq]``, ``qvel [T, nv]`` are healthy: ``[T]`` bool."""
         qpos, qvel = np.atleast_2d(qpos), np.atleast_2d(qvel)

@@ -251,3 +251,50 @@ def test_numpy_healthy_range_matches_the_models_own(env_id):
     got = HEALTHY_RANGES[task_spec(env_id).model].healthy(np.array(qpos), np.array(qvel))
     assert got.tolist() == expected
     assert 0.05 < np.mean(expected) < 0.95  # both kinds of state were tried
+
+
+@pytest.mark.parametrize("model", ["hopper", "walker2d", "ant"])
+def test_v1_steps_as_gymnasiums_own_model_bit_for_bit(model):
+    """prefrl's models check health once per step (and the Hopper faster): the same observations, rewards and
+    falls as gymnasium's v5 class under the same wrapper, through falls and resets."""
+    from gymnasium.envs.mujoco.ant_v5 import AntEnv
+    from gymnasium.envs.mujoco.hopper_v5 import HopperEnv
+    from gymnasium.envs.mujoco.walker2d_v5 import Walker2dEnv
+
+    from prefrl.behaviours.gait import HEALTHY_RANGES
+    from prefrl.envs.tasks import FixedHorizon, make_task
+
+    v5 = {"hopper": HopperEnv, "walker2d": Walker2dEnv, "ant": AntEnv}[model]
+    reference = FixedHorizon(v5(ctrl_cost_weight=0.0, terminate_when_unhealthy=False), HEALTHY_RANGES[model])
+    env = make_task(model, fall_penalty=True)
+    assert np.array_equal(reference.reset(seed=1)[0], env.reset(seed=1)[0])
+    rng = np.random.default_rng(0)
+    falls = 0
+    for t in range(1500):
+        action = rng.uniform(-1, 1, env.action_space.shape)
+        want, got = reference.step(action), env.step(action)
+        assert np.array_equal(want[0], got[0]) and want[1] == got[1] and want[4]["fallen"] == got[4]["fallen"], t
+        falls += got[4]["fallen"]
+        if t % 300 == 299:
+            reference.reset(seed=t)
+            env.reset(seed=t)
+    assert 0 < falls < 1500
+
+
+def test_hopper_health_check_sees_what_v5_sees_nan_included():
+    from gymnasium.envs.mujoco.hopper_v5 import HopperEnv
+
+    from prefrl.envs.tasks import Hopper
+
+    ours, theirs = Hopper(), HopperEnv()
+    rng = np.random.default_rng(1)
+    for i in range(400):
+        qpos = theirs.init_qpos + rng.normal(scale=0.3, size=6)
+        qvel = rng.normal(scale=40.0, size=6)  # |v| > 100 now and then
+        if i % 7 == 0:
+            (qpos if i % 2 else qvel)[rng.integers(2, 6)] = np.nan
+        ours.set_state(qpos, qvel)
+        theirs.set_state(qpos, qvel)
+        assert ours.is_healthy == theirs.is_healthy, i
+    ours.close()
+    theirs.close()
