@@ -37,7 +37,7 @@ import prefrl.envs
 from prefrl.behaviours.cheetah_kinematics import PARTS, part_heights
 from prefrl.behaviours.hopper_kinematics import lowest_point
 from prefrl.behaviours.metrics import TURN, count_backflips, forward_speed, one_leg_time
-from prefrl.rl.agent import rollout
+from prefrl.rl.agent import policy_kwargs, rollout
 from prefrl.rl.ground_contact import GroundContacts
 from prefrl.rl.hyperparams import ppo_hyperparams
 from prefrl.rl.render import GIF, MP4, render_video
@@ -139,7 +139,7 @@ def main() -> None:
     agent = PPO(
         "MlpPolicy", venv, n_steps=hp.n_steps, batch_size=hp.batch_size, n_epochs=hp.n_epochs, gamma=hp.gamma,
         gae_lambda=hp.gae_lambda, ent_coef=hp.ent_coef, learning_rate=hp.learning_rate, seed=args.seed,
-        policy_kwargs={"net_arch": list(hp.net_arch), "log_std_init": hp.log_std_init},
+        policy_kwargs=policy_kwargs(hp),
     )  # fmt: skip
     agent.learn(args.steps, callback=Progress())
 

@@ -14,6 +14,16 @@ from prefrl.rl.recorder import SegmentRecorder
 from prefrl.segment import Segment
 
 
+def policy_kwargs(hp: PPOHyperparams) -> dict[str, Any]:
+    """SB3's ``policy_kwargs`` for the task's settings. Adam as SB3 builds it (eps 1e-5), but stepping all
+    parameters in one foreach kernel: half the cost of its per-tensor loop on a CPU, the same numbers."""
+    return {
+        "net_arch": list(hp.net_arch),
+        "log_std_init": hp.log_std_init,
+        "optimizer_kwargs": {"eps": 1e-5, "foreach": True},
+    }
+
+
 def make_agent(hp: PPOHyperparams, venv: VecNormalize, seed: int) -> PPO:
     """SB3's PPO with the task's hyperparameters ``hp``, on the env stack ``venv``."""
     return PPO(
@@ -28,7 +38,7 @@ def make_agent(hp: PPOHyperparams, venv: VecNormalize, seed: int) -> PPO:
         ent_coef=hp.ent_coef,
         clip_range=hp.clip_range,
         max_grad_norm=hp.max_grad_norm,
-        policy_kwargs={"net_arch": list(hp.net_arch), "log_std_init": hp.log_std_init},
+        policy_kwargs=policy_kwargs(hp),
         seed=seed,
         device="cpu",
         verbose=0,
