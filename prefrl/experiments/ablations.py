@@ -7,11 +7,12 @@
     prefrl train --env prefrl/Hopper-v1 --labels 700 --clip-steps 1           # single-step segments
     prefrl train --env prefrl/Hopper-v1 --labels 700 --reward-objective regression   # regression on true returns
 
-and three of prefrl's own, not in the paper:
+and four of prefrl's own, not in the paper:
 
     prefrl train --env prefrl/Hopper-v1 --labels 700 --exploration-bonus 1    # explore: r_hat + disagreement
     prefrl train --env prefrl/Hopper-v1 --labels 700 --clip-reuse 1           # distinct-clips: no clip in two pairs
     prefrl train --env prefrl/Hopper-v1 --labels 700 --pretrain-steps 100000  # pretrain: diverse states first
+    prefrl train --env prefrl/Hopper-v1 --labels 700 --reward-inputs obs      # obs-reward: r_hat(o), no action
 
 ``Ablation`` names them (the sweep's conditions use these names) and knows the ``prefrl train`` switches that
 turn each on; ``prefrl.experiments.learner`` derives the reward trainer's and the label schedule's settings from
@@ -36,6 +37,7 @@ class Ablation(enum.Enum):
     EXPLORE = "explore"  # not in the paper: prefrl's exploration bonus (RUNE)
     DISTINCT_CLIPS = "distinct-clips"  # not in the paper: each clip in at most one pair of a batch
     PRETRAIN = "pretrain"  # not in the paper: PEBBLE's unsupervised pre-training before the first labels
+    OBS_REWARD = "obs-reward"  # not in the paper: r_hat of the observation alone
 
     @property
     def train_args(self) -> tuple[str, ...]:
@@ -67,6 +69,7 @@ _TRAIN_ARGS = {
     Ablation.EXPLORE: ("--exploration-bonus", "1"),
     Ablation.DISTINCT_CLIPS: ("--clip-reuse", "1"),
     Ablation.PRETRAIN: ("--pretrain-steps", "100000"),
+    Ablation.OBS_REWARD: ("--reward-inputs", "obs"),
 }
 _DESCRIPTIONS = {
     Ablation.RANDOM_QUERIES: "pairs chosen uniformly at random instead of by ensemble disagreement",
@@ -78,4 +81,5 @@ _DESCRIPTIONS = {
     Ablation.EXPLORE: "not in the paper: the policy trains on r_hat plus the ensemble's disagreement (RUNE)",
     Ablation.DISTINCT_CLIPS: "not in the paper: no clip in two pairs of one batch (the human teacher's default)",
     Ablation.PRETRAIN: "not in the paper: 100k steps of state-entropy RL (PEBBLE) before the first labels",
+    Ablation.OBS_REWARD: "not in the paper: r_hat reads the observation alone, not the action",
 }
