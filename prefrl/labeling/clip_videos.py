@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from multiprocessing.queues import SimpleQueue
@@ -93,6 +94,15 @@ class _HelperThread:
             store.close()
 
 
+def wait_until_ready(ready: Any, alive: Callable[[], bool], timeout: float) -> bool:
+    """Wait for a renderer's ``ready`` event, but no longer than it lives: whether it was set."""
+    deadline = time.monotonic() + timeout
+    while not ready.wait(min(0.05, max(0.0, deadline - time.monotonic()))):
+        if not alive() or time.monotonic() >= deadline:
+            return bool(ready.is_set())
+    return True
+
+
 class ClipVideoWorker(threading.Thread):
     """Keeps ``ahead`` pairs rendered and ready for the labelers of one run.
 
@@ -128,6 +138,10 @@ class ClipVideoWorker(threading.Thread):
         self.ready = threading.Event()  # set once the renderer works (or failed: see ``error``)
         self._wake = threading.Event()
         self._stopping = threading.Event()
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Wait until the renderer works or failed (see ``error``), or its thread ended; whether it is ready."""
+        return wait_until_ready(self.ready, self.is_alive, timeout)
 
     def wake(self) -> None:
         self._wake.set()
@@ -224,6 +238,10 @@ class ClipVideoProcess:
 
     def start(self) -> None:
         self._process.start()
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Wait until the renderer works or failed (see ``error``), or its process ended; whether it is ready."""
+        return wait_until_ready(self.ready, self._process.is_alive, timeout)
 
     def wake(self) -> None:
         self._wake.set()

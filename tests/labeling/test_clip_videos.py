@@ -30,7 +30,7 @@ def test_renders_only_the_pairs_ahead_of_the_labelers(hopper_run, kind):
     worker.start()
     queue = LabelQueue(PreferenceStore.open(run / "preferences.sqlite"))
     try:
-        assert worker.ready.wait(60) and worker.error is None
+        assert worker.wait_ready(60) and worker.error is None
         wait_until_ready(queue, worker, 2)
         assert sorted(p.name for p in (run / "clips").iterdir()) == ["5.mp4", "6.mp4", "7.mp4", "8.mp4"]
         assert queue.lease_next("ann").query_id == 4  # serving one pair makes the worker render the next
@@ -87,6 +87,12 @@ def test_the_renderer_process_reports_why_it_stopped(hopper_run):
     os.kill(killed._process.pid, signal.SIGKILL)
     killed._process.join(10)
     assert isinstance(killed.error, RuntimeError) and "exit code -9" in str(killed.error)
+    dying = ClipVideoProcess(run / "preferences.sqlite", run / "clips")  # one that dies before it is ready
+    dying.start()
+    os.kill(dying._process.pid, signal.SIGKILL)
+    started = time.monotonic()
+    assert not dying.wait_ready(30)  # returns when the process ends, not after the 30 s
+    assert time.monotonic() - started < 10 and isinstance(dying.error, RuntimeError)
 
 
 PARENT = """

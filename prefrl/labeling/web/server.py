@@ -99,7 +99,7 @@ class LabelServer:
             ValueError: The server cannot listen on ``host:port``.
         """
         self.renderer.start()
-        self.renderer.ready.wait(timeout)
+        self.renderer.wait_ready(timeout)  # returns at once if the renderer's process dies first
         if self.renderer.error is not None:
             self.store.close()
             raise self.renderer.error
