@@ -56,6 +56,8 @@ class TaskSpec:
         fall_penalty: A fallen step pays minus its distance from the healthy range (the v1 tasks).
         stand_up_after: After this many fallen steps in a row the body is stood up again where it lies, and the
             episode goes on (``None``: never; ``prefrl/Ant-v2``).
+        soft_edge: The fall penalty fades in over this distance outside the healthy range instead of at its edge
+            (``None``: at the edge; ``prefrl/Hopper-v2``, ``prefrl/Walker2d-v2``).
     """
 
     env_id: str
@@ -66,6 +68,7 @@ class TaskSpec:
     clip_steps_override: int | None = None
     fall_penalty: bool = False
     stand_up_after: int | None = None
+    soft_edge: float | None = None
 
     @property
     def clip_steps(self) -> int:
@@ -153,6 +156,13 @@ TASKS["prefrl/Ant-v2"] = replace(
     instruction="Move to the right without flipping over; a clip that flips is worse, even if it is set upright.",
     stand_up_after=20,
 )
+# Hopper-v2, Walker2d-v2: v1 without the cliff at the edge of the healthy range. On v1 a step just outside it
+# pays about 0 where one just inside pays 1 + v_x; r_hat, a smooth function fitted to comparisons of whole clips,
+# cannot draw that edge, and the preference policies lean past it. Here the reward fades linearly from the
+# healthy one to the penalty over the first 0.1 outside the range (radians of pitch, metres of height), so a
+# body lying on the floor (0.3 or more outside) still pays minus its distance, less than standing still.
+for _task in ("Hopper", "Walker2d"):
+    TASKS[f"prefrl/{_task}-v2"] = replace(TASKS[f"prefrl/{_task}-v1"], env_id=f"prefrl/{_task}-v2", soft_edge=0.1)
 NOVEL_BEHAVIOURS = ("prefrl/HopperBackflip-v0", "prefrl/HalfCheetahOneLeg-v0")
 """Tasks of the paper's section 3.2; the others in ``TASKS`` are the eight MuJoCo tasks of section 3.1.1."""
 
@@ -173,7 +183,12 @@ def register_tasks() -> None:
             gym.register(
                 id=spec.env_id,
                 entry_point="prefrl.envs.tasks:make_task",
-                kwargs={"model": spec.model, "fall_penalty": spec.fall_penalty, "stand_up_after": spec.stand_up_after},
+                kwargs={
+                    "model": spec.model,
+                    "fall_penalty": spec.fall_penalty,
+                    "stand_up_after": spec.stand_up_after,
+                    "soft_edge": spec.soft_edge,
+                },
                 max_episode_steps=spec.horizon,
             )
 

@@ -135,14 +135,27 @@ class FixedHorizon(gym.Wrapper):
         stand_up_after: After this many fallen steps in a row, stand the body up again where it lies (the model's
             start pose and reset noise, its x and y kept; ``info["stood_up"]``) and go on with the episode, as the
             paper reset an Atari game on a life loss (``None``: never).
+        soft_edge: With ``fall_penalty``: over the first ``soft_edge`` of distance outside the healthy range, a
+            fallen step pays a blend of what it would pay healthy (the model's reward with its healthy bonus) and
+            the penalty, linear in the distance, so the reward has no cliff at the range's edge; beyond it, the
+            penalty alone (``None``: the penalty from the edge on).
     """
 
-    def __init__(self, env: gym.Env, fall_penalty: HealthyRange | None = None, stand_up_after: int | None = None):
+    def __init__(
+        self,
+        env: gym.Env,
+        fall_penalty: HealthyRange | None = None,
+        stand_up_after: int | None = None,
+        soft_edge: float | None = None,
+    ):
         super().__init__(env)
         if stand_up_after is not None and stand_up_after < 1:
             raise ValueError(f"stand_up_after must be a positive number of steps, got {stand_up_after}")
+        if soft_edge is not None and not (fall_penalty is not None and soft_edge > 0):
+            raise ValueError(f"soft_edge needs a fall penalty and a positive width, got {soft_edge}")
         self.fall_penalty = fall_penalty
         self.stand_up_after = stand_up_after
+        self.soft_edge = soft_edge
         self._fallen_for = 0  # fallen steps in a row
 
     def _state(self) -> dict[str, np.ndarray]:
@@ -161,7 +174,13 @@ class FixedHorizon(gym.Wrapper):
         if self.fall_penalty is not None:
             info["model_reward"] = float(reward)
             if fallen:
-                reward = -self.fall_penalty.distance_of(info["qpos"])
+                distance = self.fall_penalty.distance_of(info["qpos"])
+                penalty = -distance
+                if self.soft_edge is not None and distance < self.soft_edge:  # 0: on the edge, or too fast
+                    kept = 1 - distance / self.soft_edge  # of the healthy step's reward
+                    bonus = float(getattr(self.env.unwrapped, "_healthy_reward", 0.0))
+                    penalty = kept * (float(reward) + bonus) + (1 - kept) * penalty
+                reward = penalty
         if self.stand_up_after is not None:
             self._fallen_for = self._fallen_for + 1 if fallen else 0
             if self._fallen_for >= self.stand_up_after:
@@ -181,15 +200,24 @@ class FixedHorizon(gym.Wrapper):
         return sim._get_obs()  # type: ignore[attr-defined]
 
 
-def make_task(model: str, fall_penalty: bool = False, stand_up_after: int | None = None, **kwargs: Any) -> gym.Env:
+def make_task(
+    model: str,
+    fall_penalty: bool = False,
+    stand_up_after: int | None = None,
+    soft_edge: float | None = None,
+    **kwargs: Any,
+) -> gym.Env:
     """Build one paper-style task; ``kwargs`` (e.g. ``render_mode``, reward weights) override the defaults.
 
     ``fall_penalty``: a fallen step pays minus its distance from the body's healthy range (the v1 tasks; see
-    ``FixedHorizon``).
+    ``FixedHorizon``, also for ``stand_up_after`` and ``soft_edge``).
     """
     if model not in MODELS:
         raise ValueError(f"unknown MuJoCo model {model!r}; choose one of {sorted(MODELS)}")
     cls, defaults = MODELS[model]
     return FixedHorizon(
-        cls(**{**defaults, **kwargs}), HEALTHY_RANGES[model] if fall_penalty else None, stand_up_after=stand_up_after
+        cls(**{**defaults, **kwargs}),
+        HEALTHY_RANGES[model] if fall_penalty else None,
+        stand_up_after=stand_up_after,
+        soft_edge=soft_edge,
     )

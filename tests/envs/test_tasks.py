@@ -26,6 +26,7 @@ def test_all_eight_paper_tasks_are_registered():
     paper = {f"prefrl/{task}-v0" for task in PAPER_TASKS}
     assert paper <= set(ENV_IDS)
     v1 = {"prefrl/Hopper-v1", "prefrl/Walker2d-v1", "prefrl/Ant-v1", "prefrl/HalfCheetah-v1", "prefrl/Ant-v2"}
+    v1 |= {"prefrl/Hopper-v2", "prefrl/Walker2d-v2"}  # and their variants
     assert set(ENV_IDS) - paper == set(prefrl.envs.NOVEL_BEHAVIOURS) | v1
     assert all(env_id in gym.registry for env_id in ENV_IDS)
 
@@ -152,6 +153,31 @@ def test_v1_a_fallen_body_earns_less_than_one_standing_still_whatever_its_speed(
     assert info["fallen"] and lying_v1 < sitting_v1 < 0  # getting up is progress, even while fallen
     v0.close()
     v1.close()
+
+
+@pytest.mark.parametrize("body", ["hopper", "walker2d"])
+def test_v2_fades_the_fall_penalty_in_over_the_soft_edge(body):
+    """v2 pays v1's penalty to a body lying on the floor, and blends linearly from the healthy reward to it over
+    the first 0.1 outside the range: no cliff at the edge."""
+    name = {"hopper": "Hopper", "walker2d": "Walker2d"}[body]
+    v1, v2 = gym.make(f"prefrl/{name}-v1"), gym.make(f"prefrl/{name}-v2")
+    assert step_from(v2, *LYING_FAST[body])[0] == step_from(v1, *LYING_FAST[body])[0] < 0
+    still = step_from(v2, *STANDING[body])[0]
+    assert still == step_from(v1, *STANDING[body])[0] > 0
+    qpos, qvel = MOVING[body]
+    edge = {"hopper": 0.2, "walker2d": 1.0}[body]  # the healthy pitch's upper end
+    rewards = []
+    for beyond in (0.0, 0.02, 0.05, 0.08, 0.1, 0.2):
+        leaning = [qpos[0], qpos[1], edge + beyond, *qpos[3:]]
+        reward, info = step_from(v2, leaning, qvel)
+        distance = prefrl.envs.tasks.HEALTHY_RANGES[body].distance_of(info["qpos"])
+        rewards.append(reward)
+        if distance < 0.1:  # in the soft edge: between the v1 penalty and the healthy reward of that step
+            assert info["fallen"] and step_from(v1, leaning, qvel)[0] == -distance < reward <= info["model_reward"] + 1
+    assert all(a > b for a, b in zip(rewards, rewards[1:]))  # leaning further pays less, step by step
+    assert rewards[0] > still  # moving right on the edge still beats standing still
+    v1.close()
+    v2.close()
 
 
 def test_v1_ant_pays_nothing_upside_down():
