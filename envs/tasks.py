@@ -27,9 +27,9 @@ class HealthOncePerStep(MujocoEnv):
     """Evaluates ``is_healthy`` once per simulator state instead of three times per step.
 
     A v5 locomotion step asks it for the healthy bonus and again for termination, and ``FixedHorizon`` asks a
-    third time for ``info["fallen"]``; on the Hopper that was a quarter of the env's Python time. The answer is
-    kept until the state changes: every change goes through ``do_simulation`` (a step) or ``set_state`` (a reset,
-    a stand-up, a rendered clip), which drop it. Same rewards, observations and flags, bit for bit.
+    third time for ``info["fallen"]``; on the Hopper that was a quarter of a wrapped env step under cProfile. The
+    answer is kept until the state changes: every change goes through ``do_simulation`` (a step) or ``set_state``
+    (a reset, a stand-up, a rendered clip), which drop it. Same rewards, observations and flags, bit for bit.
     """
 
     _healthy: bool | None = None
@@ -54,7 +54,7 @@ class HealthOncePerStep(MujocoEnv):
 
 class Hopper(HealthOncePerStep, HopperEnv):
     """Gymnasium's v5 Hopper (``is_healthy`` once per step, by four array reductions where v5 builds the state
-    vector and compares it elementwise: the same answer, NaN included, at a third of the cost)."""
+    vector and compares it elementwise: the same answer, NaN included, in about half the time)."""
 
     def _check_healthy(self) -> bool:
         qpos, qvel = self.data.qpos, self.data.qvel

@@ -73,8 +73,8 @@ class HealthyRange:
         return outside
 
     def distance_of(self, qpos: np.ndarray) -> float:
-        """``distance`` of one state ``qpos [nq]``, in plain floats: the same number, at a fifth of the cost of
-        numpy's per-call overhead (a v1 task asks it on every fallen step)."""
+        """``distance`` of one state ``qpos [nq]``, in plain floats: the same number in a ninth of the time
+        (0.65 us against 5.9; a v1 task asks it on every fallen step)."""
         z = float(qpos[self.height_index])
         low, high = self.height
         outside = max(0.0, low - z) + max(0.0, z - high)
