@@ -160,7 +160,8 @@ TASKS["prefrl/Ant-v2"] = replace(
 # pays about 0 where one just inside pays 1 + v_x; r_hat, a smooth function fitted to comparisons of whole clips,
 # cannot draw that edge, and the preference policies lean past it. Here the reward fades linearly from the
 # healthy one to the penalty over the first 0.1 outside the range (radians of pitch, metres of height), so a
-# body lying on the floor (0.3 or more outside) still pays minus its distance, less than standing still.
+# body lying on the floor (its torso 0.3 m high: 0.4 m below the Hopper's range) still pays minus its distance,
+# less than standing still.
 for _task in ("Hopper", "Walker2d"):
     TASKS[f"prefrl/{_task}-v2"] = replace(TASKS[f"prefrl/{_task}-v1"], env_id=f"prefrl/{_task}-v2", soft_edge=0.1)
 NOVEL_BEHAVIOURS = ("prefrl/HopperBackflip-v0", "prefrl/HalfCheetahOneLeg-v0")

@@ -156,6 +156,7 @@ class FixedHorizon(gym.Wrapper):
         self.fall_penalty = fall_penalty
         self.stand_up_after = stand_up_after
         self.soft_edge = soft_edge
+        self._healthy_bonus = float(getattr(env.unwrapped, "_healthy_reward", 0.0))  # what a healthy step adds
         self._fallen_for = 0  # fallen steps in a row
 
     def _state(self) -> dict[str, np.ndarray]:
@@ -178,8 +179,7 @@ class FixedHorizon(gym.Wrapper):
                 penalty = -distance
                 if self.soft_edge is not None and distance < self.soft_edge:  # 0: on the edge, or too fast
                     kept = 1 - distance / self.soft_edge  # of the healthy step's reward
-                    bonus = float(getattr(self.env.unwrapped, "_healthy_reward", 0.0))
-                    penalty = kept * (float(reward) + bonus) + (1 - kept) * penalty
+                    penalty = kept * (float(reward) + self._healthy_bonus) + (1 - kept) * penalty
                 reward = penalty
         if self.stand_up_after is not None:
             self._fallen_for = self._fallen_for + 1 if fallen else 0

@@ -157,7 +157,8 @@ class EnsembleRewardFn:
         m = self.model
         with torch.no_grad():
             self._layers = [(w.numpy().copy(), b.numpy().copy()) for w, b in zip(m.weights, m.biases)]
-            self._in = (m.input_mean.numpy().copy(), m.input_std.numpy().copy())
+            width = m.in_features  # the statistics of the inputs the first layer reads
+            self._in = (m.input_mean.numpy()[:width].copy(), m.input_std.numpy()[:width].copy())
             self._out = (m.output_mean.numpy().copy()[:, None], m.output_std.numpy().copy()[:, None])
         self._version = m.updates
 
@@ -168,9 +169,8 @@ class EnsembleRewardFn:
         """Every member's standardised reward, ``[members, B]`` (r_hat is their mean)."""
         if self._version != self.model.updates:
             self._sync()
-        width = self.model.in_features
         inputs = np.concatenate([obs, actions], axis=-1) if self.model.use_actions else obs
-        x = (inputs.astype(np.float32) - self._in[0][:width]) / self._in[1][:width]
+        x = (inputs.astype(np.float32) - self._in[0]) / self._in[1]
         h = x[None]  # [1, B, in], broadcast over members
         last = len(self._layers) - 1
         for i, (w, b) in enumerate(self._layers):

@@ -15,6 +15,7 @@ def test_the_file_gives_every_task_the_papers_settings():
     assert (hopper.gamma, hopper.gae_lambda, hopper.ent_coef) == (0.995, 0.97, 0.01)
     assert swimmer.ent_coef == 0.001 and swimmer.replace({"ent_coef": 0.01}) == ppo_hyperparams("prefrl/Hopper-v0")
     assert hopper.net_arch == (64, 64) and hopper.rollout_steps == 2048
+    assert ppo_hyperparams("prefrl/Hopper-v2") == hopper  # the variant's table copies Hopper-v1's: kept in step
 
 
 def test_overrides_and_their_errors():
