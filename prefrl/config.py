@@ -77,6 +77,10 @@ class TrainConfig:
     clip_reuse: int | None = None
     """Pairs one clip may appear in among those asked at one time (default: 1 with --teacher human, so a person
     never judges one odd clip over and over; otherwise no limit, as in the paper)."""
+    query_episodes: int = 0
+    """Recent episodes the clips of new queries are cut from; 0: the last two rollouts' worth, at least 4 (the
+    paper does not say; rl-teacher kept a clip of each of its last 200 episodes). Not in the paper at other
+    values."""
     true_reward: bool = False
     """Baseline: train PPO on the task's true reward (no reward model, no labels), same hyperparameters."""
     teacher: str = "oracle"
@@ -176,6 +180,8 @@ class TrainConfig:
             raise ValueError("--exploration-bonus needs --ensemble 2 or more (it is the members' disagreement)")
         if self.clip_reuse is not None and self.clip_reuse < 1:
             raise ValueError(f"--clip-reuse must be at least 1 (pairs per clip), got {self.clip_reuse}")
+        if self.query_episodes < 0:
+            raise ValueError(f"--query-episodes must be >= 0 (0: two rollouts' worth), got {self.query_episodes}")
         if not 0 <= self.pretrain_steps < self.steps:
             raise ValueError(f"--pretrain-steps must be in [0, --steps), got {self.pretrain_steps}")
         if self.pretrain_steps > 0 and self.true_reward:

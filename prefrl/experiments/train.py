@@ -142,7 +142,7 @@ def train_in(files: RunFiles, teacher: Teacher | None) -> None:
             truncate_csv(log, max_timestep=state["timesteps"])
 
     started = time.time() - (state or {}).get("wall_time", 0.0)
-    recent: deque[Segment] = deque(maxlen=max(4, 2 * hp.rollout_steps // spec.horizon))
+    recent: deque[Segment] = deque(maxlen=query_pool_size(config.query_episodes, hp.rollout_steps, spec.horizon))
     last_returns: deque[float] = deque(maxlen=10)  # for the progress bar: iterations may finish no episode
     pacer = None  # with people labeling: chooses their pairs as they near them
     if labeling is not None and learner is not None:
@@ -254,6 +254,12 @@ def train_in(files: RunFiles, teacher: Teacher | None) -> None:
         labeling.stop()
     if learner is not None:
         learner.store.close()
+
+
+def query_pool_size(query_episodes: int, rollout_steps: int, horizon: int) -> int:
+    """How many of the latest finished episodes new queries cut their clips from: ``query_episodes``, or by
+    default two rollouts' worth (at least 4)."""
+    return query_episodes or max(4, 2 * rollout_steps // horizon)
 
 
 def start_over(learner: PreferenceLearner, config: TrainConfig, files: RunFiles, human: bool) -> int:

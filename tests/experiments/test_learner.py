@@ -5,7 +5,7 @@ import pytest
 
 from prefrl.config import TrainConfig
 from prefrl.experiments.learner import make_learner
-from prefrl.experiments.train import PairPacer
+from prefrl.experiments.train import PairPacer, query_pool_size
 from prefrl.labeling.queue import LabelQueue
 from prefrl.learning.selection import DisagreementPairs, RandomPairs
 from prefrl.run_dir import RunFiles
@@ -32,6 +32,19 @@ def test_clip_reuse_default_depends_on_the_teacher(tmp_path, options, selector, 
 def test_clip_reuse_must_be_positive():
     with pytest.raises(ValueError, match="--clip-reuse must be at least 1"):
         TrainConfig(clip_reuse=0).check()
+
+
+@pytest.mark.parametrize(
+    ("query_episodes", "rollout_steps", "horizon", "size"),
+    [(0, 2048, 1000, 4), (0, 2048, 50, 81), (0, 512, 1000, 4), (200, 2048, 1000, 200)],
+)
+def test_query_pool_is_two_rollouts_unless_given(query_episodes, rollout_steps, horizon, size):
+    assert query_pool_size(query_episodes, rollout_steps, horizon) == size
+
+
+def test_query_episodes_must_not_be_negative():
+    with pytest.raises(ValueError, match="--query-episodes must be >= 0"):
+        TrainConfig(query_episodes=-1).check()
 
 
 def test_pair_pacer_chooses_only_what_the_labeling_page_serves_next(tmp_path, hopper_episode):
