@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -324,3 +327,11 @@ def test_hopper_health_check_sees_what_v5_sees_nan_included():
         assert ours.is_healthy == theirs.is_healthy, i
     ours.close()
     theirs.close()
+
+
+def test_no_version_is_called_out_of_date():
+    """Each prefrl version is a task of its own: making v1 while v2 exists (or v0 while v1 does) warns nothing."""
+    script = "import gymnasium, prefrl.envs\nfor v in ('v0', 'v1', 'v2'): gymnasium.make(f'prefrl/Hopper-{v}').close()"
+    result = subprocess.run([sys.executable, "-W", "default", "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "out of date" not in result.stderr
