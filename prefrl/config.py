@@ -79,8 +79,8 @@ class TrainConfig:
     never judges one odd clip over and over; otherwise no limit, as in the paper)."""
     query_episodes: int = 0
     """Recent episodes the clips of new queries are cut from; 0: the last two rollouts' worth, at least 4 (the
-    paper does not say; rl-teacher kept a clip of each of its last 200 episodes). Not in the paper at other
-    values."""
+    paper does not say; rl-teacher kept a clip of each of its last 200 episodes; 200 made Hopper-v1 worse:
+    docs/BENCHMARKS.md, section 40)."""
     true_reward: bool = False
     """Baseline: train PPO on the task's true reward (no reward model, no labels), same hyperparameters."""
     teacher: str = "oracle"
