@@ -24,7 +24,7 @@ from prefrl.experiments import RunError
 from prefrl.learning.label_schedule import LabelSchedule
 from prefrl.learning.reward_model import RewardEnsemble
 from prefrl.learning.reward_training import FitStats, RewardTrainer, TrainerConfig
-from prefrl.learning.selection import DisagreementPairs, PairSelector, RandomPairs
+from prefrl.learning.selection import DisagreementPairs, PairSelector, RandomPairs, SpreadPairs
 from prefrl.preference import Answer, Comparison, Preference, Query
 from prefrl.run_dir import RunFiles
 from prefrl.segment import Segment, random_clips
@@ -193,6 +193,8 @@ def make_learner(
     selector: PairSelector = RandomPairs(max_uses)
     if config.selection == "disagreement" and config.ensemble > 1:  # one member cannot disagree with itself
         selector = DisagreementPairs(model.predict_preferences, max_uses=max_uses)
+    elif config.selection == "spread" and config.ensemble > 1:  # its picks differ by construction
+        selector = SpreadPairs(model.predict_preferences, history=trainer.labelled_clip_features)
     schedule = label_schedule(
         config.labels,
         config.steps,

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import torch
 
 from prefrl.learning.bradley_terry import RANDOM_ANSWER_PROB, preference_loss, preference_probability
@@ -97,6 +98,7 @@ class RewardTrainer:
         self._val: list[tuple[torch.Tensor, float, tuple[float, float]]] = []
         self._return_stats = (0.0, 1.0)  # mean and std of the training clips' true returns (regression only)
         self._ids: set[int] = set()
+        self._features: list[torch.Tensor] = []  # [2, obs_dim] per comparison: each clip's mean observation
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -116,6 +118,7 @@ class RewardTrainer:
             pair = obs_act([c.left, c.right])
             side = self._val if is_validation(c.query_id, self.config.val_fraction) else self._train
             side.append((pair, c.target, (c.left.true_return, c.right.true_return)))
+            self._features.append(pair[..., : self.model.obs_dim].mean(1))
             new += 1
         return new
 
@@ -187,8 +190,16 @@ class RewardTrainer:
         """Continue from ``state()``'s (load the model's state dict first)."""
         self._train, self._val, self._ids = list(state["train"]), list(state["val"]), set(state["ids"])
         self._return_stats, self.l2 = tuple(state["return_stats"]), state["l2"]
+        self._features = [x[..., : self.model.obs_dim].mean(1) for x, _, _ in self._train + self._val]
         self.optimizer.load_state_dict(state["optimizer"])
         self.generator.set_state(state["generator"])
+
+    def labelled_clip_features(self) -> np.ndarray:
+        """Each labelled pair's two clips, by their mean observation, ``[n, 2, obs_dim]`` (``SpreadPairs``'s
+        history; after a resume in train-then-validation order, which the spread does not depend on)."""
+        if not self._features:
+            return np.empty((0, 2, self.model.obs_dim), dtype=np.float32)
+        return torch.stack(self._features).numpy()
 
     def adapted_l2(self, l2: float, train_loss: float, val_loss: float) -> float:
         """Raise L2 when validation loss exceeds the band's top, lower it below the band's bottom."""

@@ -7,7 +7,7 @@ from prefrl.config import TrainConfig
 from prefrl.experiments.learner import make_learner
 from prefrl.experiments.train import PairPacer, query_pool_size
 from prefrl.labeling.queue import LabelQueue
-from prefrl.learning.selection import DisagreementPairs, RandomPairs
+from prefrl.learning.selection import DisagreementPairs, RandomPairs, SpreadPairs
 from prefrl.run_dir import RunFiles
 from prefrl.teachers.base import SyntheticOracle
 
@@ -27,6 +27,20 @@ def test_clip_reuse_default_depends_on_the_teacher(tmp_path, options, selector, 
     learner = make_learner(config, RunFiles(tmp_path), np.random.default_rng(0), teacher=SyntheticOracle())
     assert type(learner.selector) is selector
     assert learner.selector.max_uses == max_uses
+
+
+def test_spread_selection_reads_the_labels_so_far(tmp_path, hopper_episode):
+    config = TrainConfig(env="prefrl/Hopper-v1", steps=10_000, selection="spread")
+    learner = make_learner(config, RunFiles(tmp_path), np.random.default_rng(0), teacher=SyntheticOracle())
+    assert type(learner.selector) is SpreadPairs
+    assert learner.selector.history().shape == (0, 2, 11)
+    learner.ask([hopper_episode], 4, timestep=0)
+    learner.collect_and_fit(10, 1)
+    history = learner.selector.history()
+    assert history.shape == (4, 2, 11)
+    state = learner.trainer.state()
+    learner.trainer.set_state(state)  # a resume rebuilds the history from the comparisons
+    assert sorted(map(tuple, learner.selector.history().reshape(8, -1))) == sorted(map(tuple, history.reshape(8, -1)))
 
 
 def test_clip_reuse_must_be_positive():

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from prefrl.learning.selection import DisagreementPairs, RandomPairs
+from prefrl.learning.selection import DisagreementPairs, RandomPairs, SpreadPairs, clip_features, pair_distance
 
 
 def test_random_pairs_never_pair_a_clip_with_itself(clip):
@@ -91,3 +91,52 @@ def test_max_uses_still_returns_n_pairs_when_clips_run_out(clip):
     pairs = RandomPairs(max_uses=1).select(clips, 4, np.random.default_rng(0))
     assert len(pairs) == 4
     assert all(p.left != p.right for p in pairs)
+
+
+def _situations(clip, counts):
+    """Clips in a few situations: ``counts[k]`` near-copies of situation k (mean observation 10 k)."""
+    rng = np.random.default_rng(0)
+    return [
+        clip([0.0, 0.0], obs=10.0 * k + 0.01 * rng.normal(size=(2, 3)))
+        for k, count in enumerate(counts)
+        for _ in range(count)
+    ]
+
+
+def _agree_equally(lefts, rights):
+    return np.tile([[0.2], [0.5], [0.8]], (1, len(lefts)))  # the same disagreement on every pair
+
+
+def test_spread_asks_about_different_situations_not_near_copies(clip):
+    clips = _situations(clip, [40, 2, 2])  # mostly one situation, as a random Hopper lying on the floor
+    situation = np.round(clip_features(clips)[:, 0] / 10).astype(int)
+    pairs = SpreadPairs(_agree_equally, oversample=50).select(clips, 3, np.random.default_rng(0))
+    kinds = [tuple(sorted((situation[p.left], situation[p.right]))) for p in pairs]
+    assert len(set(kinds)) == 3, kinds  # three different combinations, though 40 of 44 clips are alike
+    random_kinds = [
+        tuple(sorted((situation[p.left], situation[p.right])))
+        for p in RandomPairs().select(clips, 3, np.random.default_rng(0))
+    ]
+    assert random_kinds.count((0, 0)) >= 2  # what uniform pairs of these clips mostly are
+
+
+def test_spread_avoids_what_was_asked_before(clip):
+    clips = _situations(clip, [10, 10])
+    features = clip_features(clips)
+    asked = np.stack([features[[0, 1]], features[[11, 12]]])  # both same-situation pairs were asked
+    pairs = SpreadPairs(_agree_equally, history=lambda: asked).select(clips, 1, np.random.default_rng(0))
+    left, right = pairs[0].left, pairs[0].right
+    assert (left < 10) != (right < 10)  # the one kind of pair not asked yet: one clip of each situation
+
+
+def test_spread_keeps_the_pairs_the_ensemble_disagrees_on(clip):
+    clips = [clip([float(i)]) for i in range(10)]
+    pairs = SpreadPairs(_disagrees_on(7), keep=0.2).select(clips, 3, np.random.default_rng(1))
+    assert all(7 in (p.left, p.right) for p in pairs)
+
+
+def test_pair_distance_ignores_which_clip_is_left():
+    a, b = np.array([0.0, 0.0]), np.array([3.0, 4.0])
+    pairs = np.stack([np.stack([a, b]), np.stack([b, a])])
+    assert pair_distance(pairs, np.stack([b, a])).tolist() == [0.0, 0.0]
+    assert pair_distance(pairs, np.stack([a, a])).tolist() == [5.0, 5.0]
