@@ -75,7 +75,8 @@ class TrainConfig:
     selection: Literal["disagreement", "random", "spread"] = "disagreement"
     """How pairs are chosen: where the ensemble disagrees most (paper), uniformly at random, or 'spread' (not
     in the paper): of the half of the candidates the ensemble disagrees on most, those least like the pairs
-    asked before (greedy k-center on the clips' mean observations, B-Pref's k-center + disagreement)."""
+    asked before (greedy k-center on the clips' mean observations, B-Pref's k-center + disagreement; worse on
+    Hopper-v1: docs/BENCHMARKS.md, section 42)."""
     clip_reuse: int | None = None
     """Pairs one clip may appear in among those asked at one time (default: 1 with --teacher human, so a person
     never judges one odd clip over and over; otherwise no limit, as in the paper)."""

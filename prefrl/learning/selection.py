@@ -141,7 +141,8 @@ class SpreadPairs:
     most is kept, and ``n`` of those are chosen one at a time, each the pair farthest from every pair asked
     before (``history``) and chosen so far. A pair is two clips, each summarised by its mean observation, in
     units of those features' spread over the candidates and the history; the distance between two pairs is the
-    smaller of the two ways of matching their clips.
+    smaller of the two ways of matching their clips. On Hopper-v1 it ends worse than disagreement alone: the
+    clips of a run that stands are all of standing, however they are paired (docs/BENCHMARKS.md, section 42).
 
     Args:
         predict: Each member's P(left > right) for candidate pairs.
