@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,7 +35,7 @@ import numpy as np
 
 import prefrl.envs
 from prefrl.behaviours.cheetah_kinematics import PARTS
-from prefrl.behaviours.metrics import count_backflips, forward_speed, one_leg_time
+from prefrl.behaviours.metrics import backflips_rolled_through, count_backflips, forward_speed, one_leg_time
 from prefrl.config import TrainConfig
 from prefrl.experiments.checkpoint import load_policy
 from prefrl.experiments.train import run
@@ -104,7 +103,7 @@ def measure(behaviour: str, run_dir: Path, episodes: int, timestep: int | None =
         row: dict = {"episode": episode, "seed": seed, "true_return": true_return}
         if contacts is None:
             row["backflips"] = count_backflips(qpos, dt)
-            row["backflips_rolled_through"] = count_backflips(qpos, dt, max_spin=math.inf) - row["backflips"]
+            row["backflips_rolled_through"] = backflips_rolled_through(qpos, dt)
         else:
             fraction, leg = one_leg_time(contacts(qpos), dt)
             row |= {"forward_speed": forward_speed(qpos, dt), "one_leg_fraction": fraction, "raised_leg": leg}

@@ -1,13 +1,14 @@
 """The flip counter and the one-leg and speed measures, on constructed state sequences."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 from poses import DT, TURN, fall, flip, hopper, on_floor, seq, stand
 
 import prefrl.envs  # noqa: F401
-from prefrl.behaviours.metrics import count_backflips, forward_speed, one_leg_fraction
+from prefrl.behaviours.metrics import backflips_rolled_through, count_backflips, forward_speed, one_leg_fraction
 
 
 def test_a_scripted_backflip_counts_exactly_once():
@@ -78,3 +79,14 @@ def test_a_flip_rolling_through_upright_on_the_foot_counts_only_without_the_spin
     states = seq(stand(), flip(), rolls_through)
     assert count_backflips(states, DT) == 0  # the metric's landing holds still
     assert count_backflips(states, DT, max_spin=math.inf) == 1  # scripts/backflip.py reports these apart
+    assert backflips_rolled_through(states, DT) == 1
+
+
+def test_rolled_through_flips_are_never_negative():
+    """The first 280 states of an evaluation episode (HopperBackflip-v0, a checkpoint at 3.4M steps): after a
+    stand tilted by 0.44 rad, two turns and a held landing. Without the spin limit the counter lands on the
+    tilted stand and misses the flip the strict one counts."""
+    states = np.load(Path(__file__).parent / "data" / "held_flip_after_a_tilted_stand.npy")
+    assert count_backflips(states, DT) == 1
+    assert count_backflips(states, DT, max_spin=math.inf) == 0
+    assert backflips_rolled_through(states, DT) == 0
