@@ -118,7 +118,7 @@ class RewardTrainer:
             pair = obs_act([c.left, c.right])
             side = self._val if is_validation(c.query_id, self.config.val_fraction) else self._train
             side.append((pair, c.target, (c.left.true_return, c.right.true_return)))
-            self._features.append(pair[..., : self.model.obs_dim].mean(1))
+            self._features.append(self._clip_means(pair))
             new += 1
         return new
 
@@ -190,9 +190,13 @@ class RewardTrainer:
         """Continue from ``state()``'s (load the model's state dict first)."""
         self._train, self._val, self._ids = list(state["train"]), list(state["val"]), set(state["ids"])
         self._return_stats, self.l2 = tuple(state["return_stats"]), state["l2"]
-        self._features = [x[..., : self.model.obs_dim].mean(1) for x, _, _ in self._train + self._val]
+        self._features = [self._clip_means(x) for x, _, _ in self._train + self._val]
         self.optimizer.load_state_dict(state["optimizer"])
         self.generator.set_state(state["generator"])
+
+    def _clip_means(self, pair: torch.Tensor) -> torch.Tensor:
+        """A stored pair's ``[2, L, in]`` inputs as its two clips' mean observations, ``[2, obs_dim]``."""
+        return pair[..., : self.model.obs_dim].mean(1)
 
     def labelled_clip_features(self) -> np.ndarray:
         """Each labelled pair's two clips, by their mean observation, ``[n, 2, obs_dim]`` (``SpreadPairs``'s

@@ -137,48 +137,44 @@ class SpreadPairs:
 
     Disagreement alone asks about near-copies of one situation again and again: a random Hopper lies on the
     floor in almost every clip, a standing one stands in all of them, and a pair of two such clips tells r_hat
-    little. Here ``oversample * n`` random candidates are drawn, the ``keep`` fraction the members disagree on
-    most is kept, and ``n`` of those are chosen one at a time, each the pair farthest from every pair asked
-    before (``history``) and chosen so far. A pair is two clips, each summarised by its mean observation, in
-    units of those features' spread over the candidates and the history; the distance between two pairs is the
-    smaller of the two ways of matching their clips. On Hopper-v1 it ends worse than disagreement alone: the
-    clips of a run that stands are all of standing, however they are paired (docs/BENCHMARKS.md, section 42).
+    little. Here ``DisagreementPairs`` keeps the ``pool * n`` pairs the members disagree on most among
+    ``oversample`` times as many random candidates (by default 5n of 10n, as B-Pref's half), and ``n`` of those
+    are chosen one at a time, each the pair farthest from every pair asked before (``history``) and chosen so
+    far. A pair is two clips, each summarised by its mean observation, in units of those features' spread over
+    the pool and the history; the distance between two pairs is the smaller of the two ways of matching their
+    clips. On Hopper-v1 it ends worse than disagreement alone: the clips of a run that stands are all of
+    standing, however they are paired (docs/BENCHMARKS.md, section 42).
 
     Args:
         predict: Each member's P(left > right) for candidate pairs.
         history: Features of the pairs labelled so far (none: only this call's picks count).
-        oversample: Candidates per pair asked.
-        keep: Fraction of the candidates, by disagreement, the spread is chosen from.
+        pool: Pairs kept by disagreement per pair asked.
+        oversample: Random candidates per pair kept.
     """
 
-    def __init__(
-        self, predict: PairPredictor, history: PairHistory | None = None, oversample: int = 10, keep: float = 0.5
-    ):
-        if oversample < 1:
-            raise ValueError(f"oversample must be >= 1, got {oversample}")
-        if not 0 < keep <= 1:
-            raise ValueError(f"keep must be in (0, 1], got {keep}")
-        self.predict, self.history, self.oversample, self.keep = predict, history, oversample, keep
+    def __init__(self, predict: PairPredictor, history: PairHistory | None = None, pool: int = 5, oversample: int = 2):
+        if pool < 1:
+            raise ValueError(f"pool must be >= 1, got {pool}")
+        self.ranked = DisagreementPairs(predict, oversample=oversample)
+        self.history, self.pool = history, pool
 
     def select(self, clips: Sequence[Segment], n: int, rng: np.random.Generator) -> list[Candidate]:
-        candidates = RandomPairs().select(clips, n * self.oversample, rng)
-        variance = self.predict([clips[c.left] for c in candidates], [clips[c.right] for c in candidates]).var(0)
-        top = np.argsort(-variance, kind="stable")[: max(n, int(self.keep * len(candidates)))]
+        top = self.ranked.select(clips, self.pool * n, rng)  # best first
         features = clip_features(clips)
-        pairs = np.stack([features[[candidates[i].left, candidates[i].right]] for i in top])  # [m, 2, d]
+        pairs = np.stack([features[[c.left, c.right]] for c in top])  # [m, 2, d]
         past = self.history() if self.history is not None else np.empty((0, 2, features.shape[1]))
         scale = np.concatenate([pairs, past]).reshape(-1, features.shape[1]).std(axis=0) + 1e-8
         pairs, past = pairs / scale, past / scale
-        nearest = np.full(len(top), np.inf)  # each candidate's distance to the nearest pair asked or chosen
+        nearest = np.full(len(top), np.inf)  # each pair's distance to the nearest one asked or chosen
         for centre in past:
             nearest = np.minimum(nearest, pair_distance(pairs, centre))
         chosen: list[int] = []
         for _ in range(min(n, len(top))):
-            # the farthest pair; with nothing asked yet, the one the members disagree on most
-            pick = int(np.argmax(np.where(np.isin(np.arange(len(top)), chosen), -1.0, nearest)))
+            pick = int(np.argmax(nearest))  # the farthest; with nothing asked yet, the one disagreed on most
             chosen.append(pick)
             nearest = np.minimum(nearest, pair_distance(pairs, pairs[pick]))
-        return [Candidate(candidates[top[i]].left, candidates[top[i]].right, float(variance[top[i]])) for i in chosen]
+            nearest[pick] = -np.inf  # never picked twice
+        return [top[i] for i in chosen]
 
 
 def pair_distance(pairs: np.ndarray, centre: np.ndarray) -> np.ndarray:

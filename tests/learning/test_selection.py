@@ -110,7 +110,7 @@ def _agree_equally(lefts, rights):
 def test_spread_asks_about_different_situations_not_near_copies(clip):
     clips = _situations(clip, [40, 2, 2])  # mostly one situation, as a random Hopper lying on the floor
     situation = np.round(clip_features(clips)[:, 0] / 10).astype(int)
-    pairs = SpreadPairs(_agree_equally, oversample=50).select(clips, 3, np.random.default_rng(0))
+    pairs = SpreadPairs(_agree_equally, pool=25).select(clips, 3, np.random.default_rng(0))
     kinds = [tuple(sorted((situation[p.left], situation[p.right]))) for p in pairs]
     assert len(set(kinds)) == 3, kinds  # three different combinations, though 40 of 44 clips are alike
     random_kinds = [
@@ -131,7 +131,7 @@ def test_spread_avoids_what_was_asked_before(clip):
 
 def test_spread_keeps_the_pairs_the_ensemble_disagrees_on(clip):
     clips = [clip([float(i)]) for i in range(10)]
-    pairs = SpreadPairs(_disagrees_on(7), keep=0.2).select(clips, 3, np.random.default_rng(1))
+    pairs = SpreadPairs(_disagrees_on(7), pool=2, oversample=5).select(clips, 3, np.random.default_rng(1))
     assert all(7 in (p.left, p.right) for p in pairs)
 
 
