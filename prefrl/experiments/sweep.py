@@ -39,7 +39,14 @@ from prefrl.experiments.results import final_return
 from prefrl.run_dir import RunFiles
 from prefrl.teachers import registry
 
-SWEEP_FILE, SUMMARY_FILE, LOG_DIR = "sweep.json", "summary.csv", "logs"
+SWEEP_FILE, SUMMARY_FILE, LOG_DIR, GITIGNORE_FILE = "sweep.json", "summary.csv", "logs", ".gitignore"
+LARGE_RUN_FILES = (
+    "checkpoint/", "checkpoint.tmp/", "checkpoint.old/", "checkpoints/", "tb/", "clips/", ".lock",
+    RunFiles.DB, f"{RunFiles.DB}-*", "*.mp4", "*.gif", "learning_curve.png",
+)  # fmt: skip
+"""What a sweep's ``.gitignore`` keeps out of git: a sweep directory inside a repository (``results/<sweep>``)
+commits its plan, its summary and its runs' small files (config, logs, summary: what ``prefrl report`` reads, a
+few hundred KB a run at most), so an interrupted sweep resumes from a clone on another machine."""
 RunStatus = Literal["new", "interrupted", "done", "failed"]
 
 
@@ -311,6 +318,13 @@ def run_sweep(sweep_dir: Path, plan: SweepPlan | None, launcher: Launcher) -> li
         plan = SweepPlan.load(sweep_dir).merged(plan)
     sweep_dir.mkdir(parents=True, exist_ok=True)
     plan_file.write_text(plan.to_json())
+    ignore = sweep_dir / GITIGNORE_FILE
+    if not ignore.exists():  # a sweep's own, written once: a user's edits stay
+        ignore.write_text(
+            "# prefrl sweep: keep checkpoints, databases, TensorBoard logs, videos and run logs out of git\n"
+            + "".join(f"*/{name}\n" for name in LARGE_RUN_FILES)
+            + f"{LOG_DIR}/\n"
+        )
     runs = plan.runs(sweep_dir)
     todo = [r for r in runs if r.status() != "done"]
     for r in todo:

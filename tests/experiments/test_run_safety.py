@@ -287,3 +287,17 @@ def test_a_log_keeps_its_header_through_a_kill_before_its_first_row(tmp_path):
     log.write([16384, 1.0, 2.0])
     log.close()
     assert read_csv(path)["timestep"].tolist() == [16384]
+
+
+def test_a_log_writes_floats_to_seven_significant_digits_and_leaves_integers_whole(tmp_path):
+    import numpy as np
+
+    from prefrl.experiments.logs import EPISODES_FIELDS, CsvLog, read_csv
+
+    path = tmp_path / "episodes.csv"
+    log = CsvLog(path, EPISODES_FIELDS)
+    log.write([1_000_000, -2686.952919755364, np.float32(552.17041015625)])
+    log.write([1_002_048, float("nan"), np.float64(0.025628906250000003)])
+    log.close()
+    assert path.read_text().splitlines()[1:] == ["1000000,-2686.953,552.1704", "1002048,nan,0.02562891"]
+    assert read_csv(path)["timestep"].tolist() == [1_000_000, 1_002_048]

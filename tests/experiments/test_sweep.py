@@ -139,6 +139,34 @@ def test_rerun_skips_finished_and_resumes_interrupted(tmp_path):
         run_sweep(tmp_path, plan(steps=5), FakeLauncher())
 
 
+def test_a_sweep_in_a_git_repository_commits_only_its_small_files(tmp_path):
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        pytest.skip("needs git")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    sweep = tmp_path / "results" / "fig2"
+    run_sweep(sweep, plan(tasks=("Hopper",), seeds=1), FakeLauncher())
+    run = sweep / "Hopper__pref700__0"
+    for large in ("preferences.sqlite", "preferences.sqlite-wal", "learning_curve.png", "final_policy.mp4",
+                  "checkpoint/policy.zip", "checkpoint.tmp/runtime.pt", "checkpoints/2048/policy.zip",
+                  "tb/events.out", "clips/3.mp4", ".lock"):  # fmt: skip
+        (run / large).parent.mkdir(parents=True, exist_ok=True)
+        (run / large).write_bytes(b"x")
+    (sweep / "logs").mkdir(exist_ok=True)
+    (sweep / "logs" / "Hopper__true__0.log").write_text("trained")
+    (run / "metrics.csv").write_text("timesteps\n")
+    status = subprocess.run(["git", "-C", str(tmp_path), "status", "--porcelain", "--untracked-files=all"],
+                            capture_output=True, text=True, check=True).stdout  # fmt: skip
+    listed = sorted(line[3:] for line in status.splitlines())
+    assert listed == [f"results/fig2/{name}" for name in (
+        ".gitignore", "Hopper__pref700__0/config.json", "Hopper__pref700__0/episodes.csv",
+        "Hopper__pref700__0/metrics.csv", "Hopper__pref700__0/summary.json", "Hopper__true__0/config.json",
+        "Hopper__true__0/episodes.csv", "Hopper__true__0/summary.json", "summary.csv", "sweep.json",
+    )]  # fmt: skip
+
+
 def test_run_dir_without_a_run_is_reported(tmp_path):
     (tmp_path / "Hopper__true__0").mkdir()
     with pytest.raises(ValueError, match="no config.json"):
