@@ -69,6 +69,12 @@ class RunFiles:
     CONFIG = "config.json"
     DB = "preferences.sqlite"
     CHECKPOINT = "checkpoint"
+    LARGE = (
+        "checkpoint/", "checkpoint.tmp/", "checkpoint.old/", "checkpoints/", "tb/", "clips/", ".lock",
+        DB, f"{DB}-*", "*.mp4", "*.gif", "learning_curve.png",
+    )  # fmt: skip
+    """What stays out of git (a sweep's ``.gitignore``): a run kept in a repository commits its config, logs and
+    summary (what ``prefrl report`` reads, a few hundred KB at most), so a sweep resumes from a clone."""
 
     @property
     def config(self) -> Path:

@@ -40,13 +40,6 @@ from prefrl.run_dir import RunFiles
 from prefrl.teachers import registry
 
 SWEEP_FILE, SUMMARY_FILE, LOG_DIR, GITIGNORE_FILE = "sweep.json", "summary.csv", "logs", ".gitignore"
-LARGE_RUN_FILES = (
-    "checkpoint/", "checkpoint.tmp/", "checkpoint.old/", "checkpoints/", "tb/", "clips/", ".lock",
-    RunFiles.DB, f"{RunFiles.DB}-*", "*.mp4", "*.gif", "learning_curve.png",
-)  # fmt: skip
-"""What a sweep's ``.gitignore`` keeps out of git: a sweep directory inside a repository (``results/<sweep>``)
-commits its plan, its summary and its runs' small files (config, logs, summary: what ``prefrl report`` reads, a
-few hundred KB a run at most), so an interrupted sweep resumes from a clone on another machine."""
 RunStatus = Literal["new", "interrupted", "done", "failed"]
 
 
@@ -322,7 +315,7 @@ def run_sweep(sweep_dir: Path, plan: SweepPlan | None, launcher: Launcher) -> li
     if not ignore.exists():  # a sweep's own, written once: a user's edits stay
         ignore.write_text(
             "# prefrl sweep: keep checkpoints, databases, TensorBoard logs, videos and run logs out of git\n"
-            + "".join(f"*/{name}\n" for name in LARGE_RUN_FILES)
+            + "".join(f"*/{name}\n" for name in RunFiles.LARGE)
             + f"{LOG_DIR}/\n"
         )
     runs = plan.runs(sweep_dir)
