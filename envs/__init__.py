@@ -156,6 +156,17 @@ TASKS["prefrl/Ant-v2"] = replace(
     instruction="Move to the right without flipping over; a clip that flips is worse, even if it is set upright.",
     stand_up_after=20,
 )
+# InvertedPendulum-v1: v0, but a pole fallen for 1 s (25 steps) is set upright again on the cart where it stands
+# and the episode goes on, as Ant-v2. On v0 a random pole falls within about 20 steps and lies on its hinge's stop
+# for the rest of the 1000, so nearly every clip pair is a tie at 0 and teaches nothing: the v0 preference runs
+# ended below a random policy, at 2 upright steps of 1000 (docs/BENCHMARKS.md, 46). The reward is v0's, 1 per
+# upright step; a fall costs the steps it lies fallen.
+TASKS["prefrl/InvertedPendulum-v1"] = replace(
+    TASKS["prefrl/InvertedPendulum-v0"],
+    env_id="prefrl/InvertedPendulum-v1",
+    instruction="Keep the pole upright; a clip where it falls is worse, even if it is set upright again.",
+    stand_up_after=25,
+)
 # Hopper-v2, Walker2d-v2: v1 without the cliff at the edge of the healthy range. On v1 a step just outside it
 # pays about 0 where one just inside pays 1 + v_x; r_hat, a smooth function fitted to comparisons of whole clips,
 # cannot draw that edge, and the preference policies lean past it. Here the reward fades linearly from the

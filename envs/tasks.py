@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import gymnasium as gym
+import mujoco
 import numpy as np
 from gymnasium.envs.mujoco.ant_v5 import AntEnv
 from gymnasium.envs.mujoco.half_cheetah_v5 import HalfCheetahEnv
@@ -189,12 +190,14 @@ class FixedHorizon(gym.Wrapper):
         return obs, float(reward), False, truncated, info
 
     def _stand_up(self) -> np.ndarray:
-        """A fresh start pose (the model's reset noise) where the body lies now: its x and y are kept."""
+        """A fresh start pose (the model's reset noise) where the body is now: its place on the floor is kept
+        (x and y of a free body; a cart's position on its rail)."""
         sim = self.env.unwrapped
-        x_y = sim.data.qpos[:2].copy()  # type: ignore[attr-defined]
+        kept = 1 if sim.model.jnt_type[0] == mujoco.mjtJoint.mjJNT_SLIDE else 2  # type: ignore[attr-defined]
+        place = sim.data.qpos[:kept].copy()  # type: ignore[attr-defined]
         sim.reset_model()  # type: ignore[attr-defined]
         qpos, qvel = sim.data.qpos.copy(), sim.data.qvel.copy()  # type: ignore[attr-defined]
-        qpos[:2] = x_y
+        qpos[:kept] = place
         sim.set_state(qpos, qvel)  # type: ignore[attr-defined]
         self._fallen_for = 0
         return sim._get_obs()  # type: ignore[attr-defined]

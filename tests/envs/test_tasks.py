@@ -30,6 +30,7 @@ def test_all_eight_paper_tasks_are_registered():
     assert paper <= set(ENV_IDS)
     v1 = {"prefrl/Hopper-v1", "prefrl/Walker2d-v1", "prefrl/Ant-v1", "prefrl/HalfCheetah-v1", "prefrl/Ant-v2"}
     v1 |= {"prefrl/Hopper-v2", "prefrl/Walker2d-v2"}  # and their variants
+    v1 |= {"prefrl/InvertedPendulum-v1"}  # stood up after a fall, as Ant-v2
     assert set(ENV_IDS) - paper == set(prefrl.envs.NOVEL_BEHAVIOURS) | v1
     assert all(env_id in gym.registry for env_id in ENV_IDS)
 
@@ -335,3 +336,24 @@ def test_no_version_is_called_out_of_date():
     result = subprocess.run([sys.executable, "-W", "default", "-c", script], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "out of date" not in result.stderr
+
+
+def test_inverted_pendulum_v1_sets_a_fallen_pole_upright_where_the_cart_stands():
+    env = gym.make("prefrl/InvertedPendulum-v1")
+    env.reset(seed=0)
+    env.unwrapped.set_state(np.array([0.5, 1.2]), np.zeros(2))  # the cart at 0.5 m, the pole fallen
+    rewards, stood = [], []
+    for _ in range(25):
+        _, reward, terminated, truncated, info = env.step(np.zeros(1))
+        rewards.append(reward)
+        stood.append(info.get("stood_up", False))
+    assert stood == [False] * 24 + [True] and not terminated and not truncated
+    assert rewards == [0.0] * 25  # every fallen step paid nothing
+    assert info["qpos"] == pytest.approx([0.5, 0.0], abs=0.02)  # upright, on the cart where it stood
+    assert env.step(np.zeros(1))[1] == 1.0
+    env.close()
+    v0 = gym.make("prefrl/InvertedPendulum-v0")  # unchanged: the pole stays down
+    v0.reset(seed=0)
+    v0.unwrapped.set_state(np.array([0.5, 1.2]), np.zeros(2))
+    assert not any(v0.step(np.zeros(1))[4].get("stood_up", False) for _ in range(40))
+    v0.close()
