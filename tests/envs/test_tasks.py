@@ -197,18 +197,25 @@ def test_v1_ant_pays_nothing_upside_down():
     env.close()
 
 
+def step_still(env, steps):
+    """``steps`` steps with the actuators off: the rewards, whether each step stood the body up, the last info."""
+    rewards, stood = [], []
+    for _ in range(steps):
+        _, reward, terminated, truncated, info = env.step(np.zeros(env.action_space.shape))
+        assert not terminated and not truncated
+        rewards.append(reward)
+        stood.append(info.get("stood_up", False))
+    return rewards, stood, info
+
+
 def test_ant_v2_stands_a_fallen_ant_up_where_it_lies():
     env = gym.make("prefrl/Ant-v2")
     env.reset(seed=0)
     flipped = np.zeros(15)
     flipped[:5] = 3.0, -1.0, 0.4, 0.0, 1.0  # at x=3, y=-1, on its back
     env.unwrapped.set_state(flipped, np.zeros(14))
-    rewards, stood = [], []
-    for _ in range(20):
-        _, reward, terminated, truncated, info = env.step(np.zeros(8))
-        rewards.append(reward)
-        stood.append(info.get("stood_up", False))
-    assert stood == [False] * 19 + [True] and not terminated and not truncated
+    rewards, stood, info = step_still(env, 20)
+    assert stood == [False] * 19 + [True]
     assert max(rewards) < 0  # every fallen step was charged, the last one too
     assert info["qpos"][:3] == pytest.approx([3.0, -1.0, 0.75], abs=0.1)  # where it lay, standing
     _, reward, _, _, info = env.step(np.zeros(8))
@@ -342,12 +349,8 @@ def test_inverted_pendulum_v1_sets_a_fallen_pole_upright_where_the_cart_stands()
     env = gym.make("prefrl/InvertedPendulum-v1")
     env.reset(seed=0)
     env.unwrapped.set_state(np.array([0.5, 1.2]), np.zeros(2))  # the cart at 0.5 m, the pole fallen
-    rewards, stood = [], []
-    for _ in range(25):
-        _, reward, terminated, truncated, info = env.step(np.zeros(1))
-        rewards.append(reward)
-        stood.append(info.get("stood_up", False))
-    assert stood == [False] * 24 + [True] and not terminated and not truncated
+    rewards, stood, info = step_still(env, 25)
+    assert stood == [False] * 24 + [True]
     assert rewards == [0.0] * 25  # every fallen step paid nothing
     assert info["qpos"] == pytest.approx([0.5, 0.0], abs=0.02)  # upright, on the cart where it stood
     assert env.step(np.zeros(1))[1] == 1.0
