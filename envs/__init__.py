@@ -156,11 +156,12 @@ TASKS["prefrl/Ant-v2"] = replace(
     instruction="Move to the right without flipping over; a clip that flips is worse, even if it is set upright.",
     stand_up_after=20,
 )
-# InvertedPendulum-v1: v0, but a pole fallen for 1 s (25 steps) is set upright again on the cart where it stands
-# and the episode goes on, as Ant-v2. On v0 a random pole falls within about 20 steps and lies on its hinge's stop
-# for the rest of the 1000, so nearly every clip pair is a tie at 0 and teaches nothing: the v0 preference runs
-# ended at 2 to 17 upright steps of 1000 (docs/BENCHMARKS.md, 46). The reward is v0's, 1 per
-# upright step; a fall costs the steps it lies fallen.
+# InvertedPendulum-v1: v0, but once the pole has been fallen for 1 s (25 steps) the pendulum starts afresh (pole
+# upright, cart in the middle) and the episode goes on. On v0 a random pole falls within about 20 steps and lies
+# on its hinge's stop for the rest of the 1000, so nearly every clip pair is a tie at 0 and teaches nothing: the
+# v0 preference runs ended at 2 to 17 upright steps of 1000 (docs/BENCHMARKS.md, 46). The cart is not left where
+# it stood, as the Ant is: its place is no progress, and preference policies parked it at the rail's end. The
+# reward is v0's, 1 per upright step; a fall costs the steps it lies fallen.
 TASKS["prefrl/InvertedPendulum-v1"] = replace(
     TASKS["prefrl/InvertedPendulum-v0"],
     env_id="prefrl/InvertedPendulum-v1",

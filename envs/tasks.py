@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 import gymnasium as gym
-import mujoco
 import numpy as np
 from gymnasium.envs.mujoco.ant_v5 import AntEnv
 from gymnasium.envs.mujoco.half_cheetah_v5 import HalfCheetahEnv
@@ -119,6 +118,9 @@ MODELS: dict[str, tuple[type[MujocoEnv], dict[str, Any]]] = {
     "hopper_backflip": (HopperBackflipEnv, {}),
 }
 
+PLACE = {"ant": 2, "ant_upright": 2}
+"""Models whose stand-up (``FixedHorizon``'s ``place``) keeps their place on the floor: x and y of the Ant."""
+
 
 class FixedHorizon(gym.Wrapper):
     """Never terminates early, and reports the simulator state of every step in ``info``.
@@ -133,9 +135,12 @@ class FixedHorizon(gym.Wrapper):
             (``None``: the model's own reward). The v1 tasks use it: a fallen body earns less than one standing
             still, however fast it slides, and more the nearer it is to standing. The model's reward is kept in
             ``info["model_reward"]``.
-        stand_up_after: After this many fallen steps in a row, stand the body up again where it lies (the model's
-            start pose and reset noise, its x and y kept; ``info["stood_up"]``) and go on with the episode, as the
-            paper reset an Atari game on a life loss (``None``: never).
+        stand_up_after: After this many fallen steps in a row, stand the body up again (the model's start pose
+            and reset noise; ``info["stood_up"]``) and go on with the episode, as the paper reset an Atari game on
+            a life loss (``None``: never).
+        place: How many leading ``qpos`` entries a stand-up keeps: the body's place on the floor, where that is
+            progress (2, x and y, for the Ant: it is stood up where it lies); 0: a fresh start (a cart's position
+            on its rail is no progress, and keeping it let a policy park the cart at the rail's end).
         soft_edge: With ``fall_penalty``: over the first ``soft_edge`` of distance outside the healthy range, a
             fallen step pays a blend of what it would pay healthy (the model's reward with its healthy bonus) and
             the penalty, linear in the distance, so the reward has no cliff at the range's edge; beyond it, the
@@ -148,6 +153,7 @@ class FixedHorizon(gym.Wrapper):
         fall_penalty: HealthyRange | None = None,
         stand_up_after: int | None = None,
         soft_edge: float | None = None,
+        place: int = 0,
     ):
         super().__init__(env)
         if stand_up_after is not None and stand_up_after < 1:
@@ -157,6 +163,7 @@ class FixedHorizon(gym.Wrapper):
         self.fall_penalty = fall_penalty
         self.stand_up_after = stand_up_after
         self.soft_edge = soft_edge
+        self.place = place
         self._healthy_bonus = float(getattr(env.unwrapped, "_healthy_reward", 0.0))  # what a healthy step adds
         self._fallen_for = 0  # fallen steps in a row
 
@@ -190,14 +197,12 @@ class FixedHorizon(gym.Wrapper):
         return obs, float(reward), False, truncated, info
 
     def _stand_up(self) -> np.ndarray:
-        """A fresh start pose (the model's reset noise) where the body is now: its place on the floor is kept
-        (x and y of a free body; a cart's position on its rail)."""
+        """A fresh start pose (the model's reset noise), its first ``place`` coordinates kept from now."""
         sim = self.env.unwrapped
-        kept = 1 if sim.model.jnt_type[0] == mujoco.mjtJoint.mjJNT_SLIDE else 2  # type: ignore[attr-defined]
-        place = sim.data.qpos[:kept].copy()  # type: ignore[attr-defined]
+        place = sim.data.qpos[: self.place].copy()  # type: ignore[attr-defined]
         sim.reset_model()  # type: ignore[attr-defined]
         qpos, qvel = sim.data.qpos.copy(), sim.data.qvel.copy()  # type: ignore[attr-defined]
-        qpos[:kept] = place
+        qpos[: self.place] = place
         sim.set_state(qpos, qvel)  # type: ignore[attr-defined]
         self._fallen_for = 0
         return sim._get_obs()  # type: ignore[attr-defined]
@@ -223,4 +228,5 @@ def make_task(
         HEALTHY_RANGES[model] if fall_penalty else None,
         stand_up_after=stand_up_after,
         soft_edge=soft_edge,
+        place=PLACE.get(model, 0),
     )

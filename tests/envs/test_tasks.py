@@ -345,14 +345,14 @@ def test_no_version_is_called_out_of_date():
     assert "out of date" not in result.stderr
 
 
-def test_inverted_pendulum_v1_sets_a_fallen_pole_upright_where_the_cart_stands():
+def test_inverted_pendulum_v1_sets_a_fallen_pole_upright_on_a_fresh_start():
     env = gym.make("prefrl/InvertedPendulum-v1")
     env.reset(seed=0)
     env.unwrapped.set_state(np.array([0.5, 1.2]), np.zeros(2))  # the cart at 0.5 m, the pole fallen
     rewards, stood, info = step_still(env, 25)
     assert stood == [False] * 24 + [True]
     assert rewards == [0.0] * 25  # every fallen step paid nothing
-    assert info["qpos"] == pytest.approx([0.5, 0.0], abs=0.02)  # upright, on the cart where it stood
+    assert info["qpos"] == pytest.approx([0.0, 0.0], abs=0.02)  # upright, the cart back in the middle
     assert env.step(np.zeros(1))[1] == 1.0
     env.close()
     v0 = gym.make("prefrl/InvertedPendulum-v0")  # unchanged: the pole stays down
