@@ -168,6 +168,16 @@ TASKS["prefrl/InvertedPendulum-v1"] = replace(
     instruction="Keep the pole upright; a clip where it falls is worse, even if it is set upright again.",
     stand_up_after=25,
 )
+# InvertedDoublePendulum-v1: the same for the double pendulum, after 1 s (20 steps) fallen. A random one falls
+# within 5 to 8 steps and is fallen on 97% of the others; its reward stays v0's (fallen steps pay minus the
+# tip's distance and speed).
+TASKS["prefrl/InvertedDoublePendulum-v1"] = replace(
+    TASKS["prefrl/InvertedDoublePendulum-v0"],
+    env_id="prefrl/InvertedDoublePendulum-v1",
+    instruction="Keep the double pole upright and still, near the middle; a clip where it falls is worse, even if "
+    "it is set upright again.",
+    stand_up_after=20,
+)
 # Hopper-v2, Walker2d-v2: v1 without the cliff at the edge of the healthy range. On v1 a step just outside it
 # pays about 0 where one just inside pays 1 + v_x; r_hat, a smooth function fitted to comparisons of whole clips,
 # cannot draw that edge, and the preference policies lean past it. Here the reward fades linearly from the

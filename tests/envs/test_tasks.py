@@ -30,7 +30,7 @@ def test_all_eight_paper_tasks_are_registered():
     assert paper <= set(ENV_IDS)
     v1 = {"prefrl/Hopper-v1", "prefrl/Walker2d-v1", "prefrl/Ant-v1", "prefrl/HalfCheetah-v1", "prefrl/Ant-v2"}
     v1 |= {"prefrl/Hopper-v2", "prefrl/Walker2d-v2"}  # and their variants
-    v1 |= {"prefrl/InvertedPendulum-v1"}  # stood up after a fall, as Ant-v2
+    v1 |= {"prefrl/InvertedPendulum-v1", "prefrl/InvertedDoublePendulum-v1"}  # started afresh after a fall
     assert set(ENV_IDS) - paper == set(prefrl.envs.NOVEL_BEHAVIOURS) | v1
     assert all(env_id in gym.registry for env_id in ENV_IDS)
 
