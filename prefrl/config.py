@@ -63,9 +63,8 @@ class TrainConfig:
     """Task to learn: prefrl/<Task>-v0 with Task one of Hopper, Walker2d, Swimmer, HalfCheetah, Ant, Reacher,
     InvertedPendulum, InvertedDoublePendulum (the paper's versions), or prefrl/Hopper-v1, prefrl/Walker2d-v1,
     prefrl/Ant-v1, prefrl/HalfCheetah-v1, where a fallen (or flipped) step pays minus its distance from standing
-    (their v0 can be won lying down), prefrl/Ant-v2 and prefrl/InvertedPendulum-v1 (stood up again after 1 s
-    fallen), and prefrl/Hopper-v2, prefrl/Walker2d-v2 (v1 whose fall penalty fades in over 0.1 outside the
-    healthy range instead of at its edge)."""
+    (their v0 can be won lying down), prefrl/Ant-v2, prefrl/InvertedPendulum-v1, prefrl/InvertedDoublePendulum-v1
+    (stood up again after 1 s fallen), prefrl/Hopper-v2, prefrl/Walker2d-v2 (v1 with a soft-edged penalty)."""
     labels: int = 700
     """Label budget: comparisons to ask for over the run (the paper: 350, 700 or 1400)."""
     steps: int = 1_000_000
@@ -274,7 +273,7 @@ class SweepConfig:
     tasks: tuple[str, ...] = ("Hopper", "HalfCheetah", "Swimmer", "Reacher")
     """Tasks (short names, comma- or space-separated): Hopper, Walker2d, Swimmer, HalfCheetah, Ant, Reacher,
     InvertedPendulum, InvertedDoublePendulum (prefrl/<Task>-v0), or with a version: Hopper-v1, Walker2d-v1,
-    Ant-v1, Ant-v2, HalfCheetah-v1, InvertedPendulum-v1."""
+    Ant-v1, Ant-v2, HalfCheetah-v1, InvertedPendulum-v1, InvertedDoublePendulum-v1."""
     conditions: tuple[str, ...] = ("true", "350", "700", "1400")
     """'true' (PPO on the true reward) or a label budget, with optional ablations and teacher:
     700+random-queries, 700+no-ensemble, 700+no-online-queries, 700+no-regularization, 700+single-step,
