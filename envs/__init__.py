@@ -1,8 +1,8 @@
 """prefrl's MuJoCo tasks, changed as in Christiano et al. (2017), section 3.1.1.
 
 Importing this module registers ``prefrl/<Task>-v0`` for the eight MuJoCo tasks of the paper, ``-v1`` of
-Hopper, Walker2d, Ant and HalfCheetah (a fallen step pays minus its distance from standing: see ``V1_TASKS``),
-and ``-v0`` of the paper's two novel behaviours (section 3.2: ``HopperBackflip``, ``HalfCheetahOneLeg``; see
+Hopper, Walker2d, Ant and HalfCheetah (a fallen step pays minus its distance from standing: see ``V1_TASKS``)
+and of the two pendulums (started afresh after 1 s fallen), and ``-v0`` of the paper's two novel behaviours (section 3.2: ``HopperBackflip``, ``HalfCheetahOneLeg``; see
 ``envs/behaviours.py``), built on gymnasium's v5 models, with the paper's two changes:
 
 * every episode has the same length (no early termination; falling loses the healthy bonus instead), because
@@ -133,7 +133,7 @@ TASKS: dict[str, TaskSpec] = {
 # and pitch; for the Ant, also upside down), so a fallen body earns less than a standing one however fast it
 # slides, and getting up is progress; the horizon stays fixed. The Half-Cheetah cannot fall, but it can flip onto
 # its back and run on it (PPO does, on v0): its v1 counts a torso pitched past vertical as fallen. Swimmer and
-# Reacher cannot fall; the pendulums already pay 0 once fallen.
+# Reacher cannot fall; the pendulums already pay nothing once fallen, but lie fallen (their v1, below).
 V1_TASKS = {
     "prefrl/Hopper-v1": "Hop to the right without falling over; a clip that falls is worse.",
     "prefrl/Walker2d-v1": "Walk to the right without falling over; a clip that falls is worse.",
