@@ -2,8 +2,9 @@
 
 Importing this module registers ``prefrl/<Task>-v0`` for the eight MuJoCo tasks of the paper, ``-v1`` of
 Hopper, Walker2d, Ant and HalfCheetah (a fallen step pays minus its distance from standing: see ``V1_TASKS``)
-and of the two pendulums (started afresh after 1 s fallen), and ``-v0`` of the paper's two novel behaviours (section 3.2: ``HopperBackflip``, ``HalfCheetahOneLeg``; see
-``envs/behaviours.py``), built on gymnasium's v5 models, with the paper's two changes:
+and of the two pendulums (started afresh after 1 s fallen), and ``-v0`` of the paper's two novel behaviours
+(section 3.2: ``HopperBackflip``, ``HalfCheetahOneLeg``; see ``envs/behaviours.py``), built on gymnasium's v5
+models, with the paper's two changes:
 
 * every episode has the same length (no early termination; falling loses the healthy bonus instead), because
   a variable episode length leaks information about the reward;
