@@ -55,8 +55,9 @@ class TaskSpec:
         instruction: The one-line instruction shown to a human labeler.
         clip_steps_override: Set where the paper's 1.5 s does not fit the task (see ``clip_steps``).
         fall_penalty: A fallen step pays minus its distance from the healthy range (the v1 tasks).
-        stand_up_after: After this many fallen steps in a row the body is stood up again where it lies, and the
-            episode goes on (``None``: never; ``prefrl/Ant-v2``).
+        stand_up_after: After this many fallen steps in a row the body is stood up again, and the episode goes
+            on (``None``: never): the Ant where it lies (``prefrl/Ant-v2``), a pendulum on a fresh start
+            (``prefrl/InvertedPendulum-v1``; which coordinates are kept: ``prefrl.envs.tasks.PLACE``).
         soft_edge: The fall penalty fades in over this distance outside the healthy range instead of at its edge
             (``None``: at the edge; ``prefrl/Hopper-v2``, ``prefrl/Walker2d-v2``).
     """
