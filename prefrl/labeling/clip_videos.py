@@ -11,6 +11,7 @@ servable only once both of its videos are in place.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import multiprocessing
 import os
@@ -19,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from multiprocessing.queues import SimpleQueue
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -208,68 +209,112 @@ class ClipVideoProcess:
     pace with 4 labelers, PPO trained 22 to 33% slower; next to this process, 10 to 16% (docs/BENCHMARKS.md 23).
     The process is spawned (never forked next to the trainer's threads) and ends when ``stop`` is called or its
     parent dies.
+
+    The two processes talk over one pipe, never through shared locks: a child killed while holding a
+    ``multiprocessing.Event``'s lock, or while waiting on it, would leave the parent blocked for good on its next
+    ``set`` or ``is_set``. The end of the pipe is how each side learns that the other died.
     """
 
     def __init__(self, db_path: Path, clip_dir: Path, **options: Any):
         """``options``: ``ClipVideoWorker``'s (``ahead``, ``width``, ``height``, ``pretty``, ``recheck_seconds``)."""
         inspect.signature(ClipVideoWorker).bind(db_path, clip_dir, **options)  # a wrong name fails here, not there
         context = multiprocessing.get_context("spawn")
-        self.ready = context.Event()  # set once the renderer works (or failed: see ``error``)
-        self._wake, self._stopping = context.Event(), context.Event()
-        self._errors: SimpleQueue[Exception] = context.SimpleQueue()
+        self.ready = threading.Event()  # set once the renderer works (or failed: see ``error``), or its process ended
         self._error: Exception | None = None
-        events = (self._wake, self._stopping, self.ready, self._errors)
+        self._reported = False  # the child said it works, or why it failed
+        self._stopping = False
+        self._conn, child_conn = context.Pipe()
+        self._send_lock = threading.Lock()  # the page's threads wake the renderer at the same time
         self._process = context.Process(
             target=_render_in_child,
-            args=(Path(db_path), Path(clip_dir), options, events),
+            args=(Path(db_path), Path(clip_dir), options, child_conn),
             name="prefrl-clip-videos",
             daemon=True,
         )
+        self._child_conn: Connection | None = child_conn
+        self._listener = threading.Thread(target=self._listen, name="prefrl-clip-videos-listener", daemon=True)
 
     @property
     def error(self) -> Exception | None:
         """Why rendering stopped, if it did: the error the child reported, or its end if it reported none."""
-        if self._error is None and not self._errors.empty():
-            self._error = self._errors.get()
+        if self._error is None and self._listener.ident is not None and not self._listener.is_alive():
+            self._process.join(5)  # the pipe ended, so the process is ending: wait for its exit code
         code = self._process.exitcode
-        if self._error is None and code is not None and not self._stopping.is_set():  # killed, or died unpickling
+        if code is None or self._error is not None:
+            return self._error
+        self._listener.join(5)  # the child's last word arrives before the end of the pipe
+        if self._error is None and not self._stopping:  # killed, or died unpickling
             self._error = RuntimeError(f"the clip renderer process ended unexpectedly (exit code {code})")
         return self._error
 
     def start(self) -> None:
         self._process.start()
+        assert self._child_conn is not None
+        self._child_conn.close()  # the child holds the only other end now: its death ends the pipe
+        self._child_conn = None
+        self._listener.start()
 
     def wait_ready(self, timeout: float) -> bool:
         """Wait until the renderer works or failed (see ``error``), or its process ended; whether it is ready."""
-        return wait_until_ready(self.ready, self._process.is_alive, timeout)
+        return self.ready.wait(timeout) and self._reported
 
     def wake(self) -> None:
-        self._wake.set()
+        self._send(_WAKE)
 
     def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
+        self._stopping = True
+        self._send(_STOP)
 
     def join(self, timeout: float | None = None) -> None:
         self._process.join(timeout)
         if self._process.is_alive():  # stuck in a render: it holds nothing that a kill would lose
             self._process.kill()
             self._process.join()
+        self._listener.join(5)
+        self._conn.close()
+
+    def _send(self, message: bytes) -> None:
+        with self._send_lock, contextlib.suppress(OSError):  # the child is gone (see ``error``), or ``join`` ended
+            self._conn.send_bytes(message)
+
+    def _listen(self) -> None:
+        """The parent's end: the child's one message (ready, or why it failed), then the end of the pipe."""
+        try:
+            self._error = self._conn.recv()
+            self._reported = True
+            self.ready.set()
+            self._conn.recv()  # nothing more comes: this returns when the child ends
+        except (EOFError, OSError):
+            pass
+        self.ready.set()
 
 
-def _render_in_child(db_path: Path, clip_dir: Path, options: dict[str, Any], events: tuple) -> None:
+_WAKE, _STOP = b"wake", b"stop"
+
+
+def _render_in_child(db_path: Path, clip_dir: Path, options: dict[str, Any], conn: Connection) -> None:
     """The child of ``ClipVideoProcess``: a ``ClipVideoWorker`` run on its main thread, steered by the parent's
-    events, stopping by itself if the parent dies."""
+    messages, stopping by itself when the parent's end of the pipe closes (the parent died)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops this one
-    wake, stopping, ready, errors = events
-    worker = ClipVideoWorker(db_path, clip_dir, **options, on_error=errors.put)
-    worker._wake, worker._stopping, worker.ready = wake, stopping, ready
-    parent = multiprocessing.parent_process()
+    worker = ClipVideoWorker(db_path, clip_dir, **options)
 
-    def watch_parent() -> None:
-        while not stopping.wait(1.0):
-            if parent is not None and not parent.is_alive():
-                worker.stop()
+    def listen() -> None:
+        try:
+            while conn.recv_bytes() != _STOP:
+                worker.wake()
+        except (EOFError, OSError):
+            pass
+        worker.stop()
 
-    threading.Thread(target=watch_parent, name="prefrl-watch-parent", daemon=True).start()
+    def report() -> None:  # ``ready`` is set when the renderer works, or after ``error`` when it failed
+        worker.ready.wait()
+        try:
+            conn.send(worker.error)
+        except Exception:  # an error that does not pickle still says what it was
+            conn.send(RuntimeError(f"{type(worker.error).__name__}: {worker.error}"))
+
+    threading.Thread(target=listen, name="prefrl-parent-listener", daemon=True).start()
+    reporter = threading.Thread(target=report, name="prefrl-report-ready", daemon=True)
+    reporter.start()
     worker.run()
+    reporter.join(5)  # a renderer that failed at once still says why before the process ends

@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import imageio.v3 as iio
@@ -87,6 +88,10 @@ def test_the_renderer_process_reports_why_it_stopped(hopper_run):
     os.kill(killed._process.pid, signal.SIGKILL)
     killed._process.join(10)
     assert isinstance(killed.error, RuntimeError) and "exit code -9" in str(killed.error)
+    stopping = threading.Thread(target=lambda: (killed.wake(), killed.stop(), killed.join(10)), daemon=True)
+    stopping.start()  # in a thread: a parent blocked on a lock its dead child held would hang the test
+    stopping.join(15)
+    assert not stopping.is_alive(), "stopping a killed renderer hung"
     dying = ClipVideoProcess(run / "preferences.sqlite", run / "clips")  # one that dies before it is ready
     dying.start()
     os.kill(dying._process.pid, signal.SIGKILL)
