@@ -49,6 +49,8 @@ class PPOOverrides:
     """Gradient norm clipping."""
     log_std_init: float | None = None
     """Log of the policy's initial action noise (SB3's default 0: std 1)."""
+    target_kl: float | None = None
+    """Stop an update's epochs once its KL from the rollout's policy passes 1.5 times this."""
 
     def changes(self) -> dict[str, float]:
         """The settings given, by name."""
@@ -93,8 +95,7 @@ class TrainConfig:
     prefrl/HalfCheetahOneLeg-v0); an imperfect oracle from B-Pref (Lee et al. 2021): 'stochastic:beta=1',
     'myopic:gamma=0.9', 'mistake:eps=0.1', 'skip:eps=0.1', 'equal:eps=0.1'."""
     label_host: str = "127.0.0.1"
-    """With --teacher human: address the labeling page listens on (any other than 127.0.0.1 needs the printed
-    token)."""
+    """With --teacher human: address of the labeling page (any but 127.0.0.1 needs the printed token)."""
     label_port: int = DEFAULT_PORT
     """With --teacher human: port of the labeling page."""
     tie_tolerance: float | None = None
@@ -118,8 +119,7 @@ class TrainConfig:
     """Add this times the ensemble's disagreement to r_hat while training the policy (RUNE, Liang et al. 2022: it
     draws the agent where r_hat knows least, so clips of it get shown); 0: the paper's r_hat alone."""
     exploration_decay: float = 3e-6
-    """With --exploration-bonus: the bonus shrinks by this fraction per timestep (3e-6: to 41% at 300k steps, 5%
-    at 1M)."""
+    """With --exploration-bonus: it shrinks by this fraction per timestep (3e-6: to 41% at 300k steps, 5% at 1M)."""
     pretrain_steps: int = 0
     """Not in the paper: train the policy for this many timesteps to visit diverse states (k-NN state entropy,
     PEBBLE) before the first labels are asked, so they compare more than the random policy lying on the floor;

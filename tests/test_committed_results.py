@@ -43,3 +43,36 @@ def test_the_plots_reference_returns_are_the_committed_true_reward_runs():
         for row in pairs:
             assert ref.final_return == pytest.approx(float(row["true_return"]), abs=0.05)
             assert ref.seeds == int(row["seeds"])
+
+
+def _tables(text: str) -> list[str]:
+    """The markdown tables of a text, each as one string."""
+    found, table = [], []
+    for line in [*text.splitlines(), ""]:
+        if line.startswith("|"):
+            table.append(line)
+        elif table:
+            found.append("\n".join(table))
+            table = []
+    return found
+
+
+def test_results_md_quotes_the_committed_reports_as_they_are():
+    """A section of docs/RESULTS.md that links one committed report quotes its tables verbatim, and its status line
+    counts the runs that report holds (pasting a table by hand, then adding runs, would fail this)."""
+    import re
+
+    text = (RESULTS.parent / "docs" / "RESULTS.md").read_text()
+    checked = 0
+    for section in re.split(r"\n(?=## )", text):
+        linked = set(re.findall(r"\(\.\./(results/[^)]+/report/report\.md)\)", section))
+        if len(linked) != 1:
+            continue
+        report = (RESULTS.parent / linked.pop()).read_text()
+        for table in _tables(section):
+            assert table in report, f"a table of {section.splitlines()[0]!r} is not the committed report's"
+            checked += 1
+        status = re.search(r"\*\*Status at \S+ \([0-9-]+\): (\d+) of (\d+) runs\*\*", section)
+        if status:
+            assert f"{status[1]} of {status[2]} runs finished" in report
+    assert checked >= 3  # section 1's final returns, normalised scores and behaviour

@@ -38,6 +38,7 @@ def make_agent(hp: PPOHyperparams, venv: VecNormalize, seed: int) -> PPO:
         ent_coef=hp.ent_coef,
         clip_range=hp.clip_range,
         max_grad_norm=hp.max_grad_norm,
+        target_kl=hp.target_kl,
         policy_kwargs=policy_kwargs(hp),
         seed=seed,
         device="cpu",

@@ -37,6 +37,7 @@ class PPOHyperparams:
     log_std_init: float
     normalize_obs: bool
     normalize_reward: bool
+    target_kl: float | None = None  # SB3's early stop of an update's epochs (None: all n_epochs; see ppo.toml)
 
     @property
     def rollout_steps(self) -> int:
@@ -73,6 +74,8 @@ class PPOHyperparams:
         for name in ("gamma", "gae_lambda"):
             if not 0 < getattr(self, name) <= 1:
                 raise ValueError(f"PPO setting {name} must be in (0, 1], got {getattr(self, name)}")
+        if self.target_kl is not None and not self.target_kl > 0:
+            raise ValueError(f"PPO setting target_kl must be positive, got {self.target_kl}")
         if not self.ent_coef >= 0:
             raise ValueError(f"PPO setting ent_coef must be >= 0, got {self.ent_coef}")
 

@@ -27,21 +27,26 @@ def test_overrides_and_their_errors():
         ppo_hyperparams("prefrl/Hopper-v1", {"batch_size": 4096})
     with pytest.raises(ValueError, match="gamma must be in"):
         ppo_hyperparams("prefrl/Hopper-v1", {"gamma": 1.5})
+    assert ppo_hyperparams("prefrl/Hopper-v1").target_kl is None  # off unless a task or a run sets it
+    with pytest.raises(ValueError, match="target_kl must be positive"):
+        ppo_hyperparams("prefrl/Hopper-v1", {"target_kl": 0.0})
 
 
 def test_cli_override_is_used_and_recorded(tmp_path):
     out = tmp_path / "run"
     command = [sys.executable, "-m", "prefrl", "train", "--env", "prefrl/Reacher-v0", "--true-reward", "--steps", "1"]
-    options = ["--ppo.batch-size", "128", "--ppo.n-epochs", "3", "--out", str(out), "--no-video", "--no-progress"]
+    options = ["--ppo.batch-size", "128", "--ppo.n-epochs", "3", "--ppo.target-kl", "0.02", "--out", str(out)]
+    options += ["--no-video", "--no-progress"]
     result = subprocess.run([*command, *options], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     config = json.loads((out / "config.json").read_text())
-    assert config["ppo"]["batch_size"] == 128 and config["ppo"]["n_epochs"] == 3
-    assert config["ppo_settings"] == ppo_hyperparams("prefrl/Reacher-v0", {"batch_size": 128, "n_epochs": 3}).to_dict()
+    changes = {"batch_size": 128, "n_epochs": 3, "target_kl": 0.02}
+    assert {k: config["ppo"][k] for k in changes} == changes
+    assert config["ppo_settings"] == ppo_hyperparams("prefrl/Reacher-v0", changes).to_dict()
     from stable_baselines3 import PPO
 
     agent = PPO.load(out / "checkpoint" / "policy.zip", device="cpu")
-    assert agent.batch_size == 128 and agent.n_epochs == 3
+    assert agent.batch_size == 128 and agent.n_epochs == 3 and agent.target_kl == 0.02
     bad = subprocess.run([*command, "--ppo.gamma", "2", "--out", str(tmp_path / "bad")], capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.strip() == "prefrl: error: PPO setting gamma must be in (0, 1], got 2.0"
     assert not (tmp_path / "bad").exists()
