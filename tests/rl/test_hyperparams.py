@@ -28,6 +28,7 @@ def test_overrides_and_their_errors():
     with pytest.raises(ValueError, match="gamma must be in"):
         ppo_hyperparams("prefrl/Hopper-v1", {"gamma": 1.5})
     assert ppo_hyperparams("prefrl/Hopper-v1").target_kl is None  # off unless a task or a run sets it
+    assert ppo_hyperparams("prefrl/InvertedDoublePendulum-v1").target_kl == 0.03  # docs/BENCHMARKS.md, section 50
     with pytest.raises(ValueError, match="target_kl must be positive"):
         ppo_hyperparams("prefrl/Hopper-v1", {"target_kl": 0.0})
 
