@@ -76,3 +76,22 @@ def test_results_md_quotes_the_committed_reports_as_they_are():
         if status:
             assert f"{status[1]} of {status[2]} runs finished" in report
     assert checked >= 3  # section 1's final returns, normalised scores and behaviour
+
+
+def test_the_quoting_script_replaces_stale_tables_and_counts_runs_per_seed():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("quote", RESULTS.parent / "scripts" / "quote_fig2_report.py")
+    assert spec is not None and spec.loader is not None
+    quote = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(quote)
+    doc = "# R\n\n## 1. Fig 2\n\n**Status (2026-01-01): 1 of 160 runs** (seed 0: 1 of 32)\n\n| a | b |\n|---|---|\n"
+    doc += "| 350 | 0.5 |\n\n## 1a. Old\n\n| a | b |\n|---|---|\n| 350 | 0.1 |\n"
+    report = "3 of 160 runs finished: ...\n\n| a | b |\n|---|---|\n| 350 | 0.9 |\n"
+    done = ["Hopper-v1__true__0", "Hopper-v1__pref350__0", "Hopper-v1__true__1"]
+    quoted = quote.quote(doc, report, done, "2026-12-04")
+    assert "| 350 | 0.9 |" in quoted and "| 350 | 0.5 |" not in quoted
+    assert "| 350 | 0.1 |" in quoted  # another section's table is left alone
+    assert "**Status (2026-12-04): 3 of 160 runs** (seed 0: 2 of 32, seed 1: 1 of 32)" in quoted
+    with pytest.raises(SystemExit, match="holds 3 runs but 2"):
+        quote.quote(doc, report, done[:2], "2026-12-04")
