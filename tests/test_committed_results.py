@@ -45,16 +45,15 @@ def test_the_plots_reference_returns_are_the_committed_true_reward_runs():
             assert ref.seeds == int(row["seeds"])
 
 
-def _tables(text: str) -> list[str]:
-    """The markdown tables of a text, each as one string."""
-    found, table = [], []
-    for line in [*text.splitlines(), ""]:
-        if line.startswith("|"):
-            table.append(line)
-        elif table:
-            found.append("\n".join(table))
-            table = []
-    return found
+def _quote_script():
+    """scripts/quote_fig2_report.py, imported (scripts/ is not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("quote", RESULTS.parent / "scripts" / "quote_fig2_report.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_results_md_quotes_the_committed_reports_as_they_are():
@@ -63,13 +62,14 @@ def test_results_md_quotes_the_committed_reports_as_they_are():
     import re
 
     text = (RESULTS.parent / "docs" / "RESULTS.md").read_text()
+    tables = _quote_script().tables  # the script that writes these tables reads them the same way
     checked = 0
     for section in re.split(r"\n(?=## )", text):
         linked = set(re.findall(r"\(\.\./(results/[^)]+/report/report\.md)\)", section))
         if len(linked) != 1:
             continue
         report = (RESULTS.parent / linked.pop()).read_text()
-        for table in _tables(section):
+        for table in map("\n".join, tables(section)):
             assert table in report, f"a table of {section.splitlines()[0]!r} is not the committed report's"
             checked += 1
         status = re.search(r"\*\*Status[^*]*: (\d+) of (\d+) runs\*\*", section)
@@ -79,12 +79,7 @@ def test_results_md_quotes_the_committed_reports_as_they_are():
 
 
 def test_the_quoting_script_replaces_stale_tables_and_counts_runs_per_seed():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("quote", RESULTS.parent / "scripts" / "quote_fig2_report.py")
-    assert spec is not None and spec.loader is not None
-    quote = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(quote)
+    quote = _quote_script()
     doc = "# R\n\n## 1. Fig 2\n\n**Status (2026-01-01): 1 of 160 runs** (seed 0: 1 of 32)\n\n| a | b |\n|---|---|\n"
     doc += "| 350 | 0.5 |\n\n## 1a. Old\n\n| a | b |\n|---|---|\n| 350 | 0.1 |\n"
     report = "3 of 160 runs finished: ...\n\n| a | b |\n|---|---|\n| 350 | 0.9 |\n"
